@@ -1,0 +1,80 @@
+//! Command-line arguments.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Sightline: preserve, fingerprint and verify social-media evidence.
+#[derive(Debug, Parser)]
+#[command(name = "sightline", version, about, long_about = None)]
+pub struct Cli {
+    /// Data directory of the embedded store [default: the platform data dir, e.g. ~/.local/share/sightline]
+    #[arg(long, global = true, env = "SIGHTLINE_DATA", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Preserve images and videos from files and folders (recursive); known bytes become new sightings
+    Ingest(IngestArgs),
+    /// List evidence items
+    Ls(LsArgs),
+    /// Show one evidence item with all its sightings (ID: sha-256 or a unique prefix of it)
+    Show(ShowArgs),
+    /// Verify the store: blobs re-hash to their address, records and blobs match, the audit trail is unbroken
+    Check(JsonArg),
+    /// Rebuild the catalog from the journal (after damage to the catalog files)
+    Rebuild(JsonArg),
+    /// Print the audit trail, oldest first
+    History(JsonArg),
+}
+
+#[derive(Debug, Args)]
+pub struct JsonArg {
+    /// Machine-readable output
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    /// Files and folders to ingest
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Print a JSON summary instead of the human one (and no progress bar)
+    #[arg(long)]
+    pub json: bool,
+    /// Operator responsible for this collection [default: $USER]
+    #[arg(long, env = "SIGHTLINE_COLLECTOR")]
+    pub collector: Option<String>,
+    /// Job id recorded on every sighting [default: ingest-<UTC time>-<pid>]
+    #[arg(long)]
+    pub job_id: Option<String>,
+    /// Parallel preserve workers [default: cores, at most 4]
+    #[arg(long)]
+    pub workers: Option<usize>,
+    /// Refuse files larger than this many bytes
+    #[arg(long, default_value_t = 8 << 30)]
+    pub max_file_size: u64,
+    /// Refuse images whose header claims more pixels than this
+    #[arg(long, default_value_t = 268_435_456)]
+    pub max_pixels: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct LsArgs {
+    /// One JSON object per line
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// Item id: the sha-256, or a unique prefix of it (at least 4 hex characters)
+    pub id: String,
+    #[arg(long)]
+    pub json: bool,
+}

@@ -1,0 +1,394 @@
+//! One function per subcommand.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use sightline_core::Event;
+use sightline_ingest::{FileOutcome, IngestOptions, Observer, Quiet};
+use sightline_store::{Severity, Store};
+
+use crate::cli::{Cli, Command, IngestArgs, ShowArgs};
+use crate::output::{bytes, json_line, safe, say};
+
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let dir = data_dir(cli.data_dir)?;
+    match cli.command {
+        Command::Ingest(args) => ingest(&dir, args),
+        Command::Ls(args) => ls(&open(&dir)?, args.json),
+        Command::Show(args) => show(&open(&dir)?, args),
+        Command::Check(args) => check(&open(&dir)?, args.json),
+        Command::Rebuild(args) => rebuild(&dir, args.json),
+        Command::History(args) => history(&open(&dir)?, args.json),
+    }
+}
+
+/// `--data-dir`, then `SIGHTLINE_DATA` (both via clap), then the platform's
+/// data dir.
+fn data_dir(given: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    if let Some(d) = given {
+        return Ok(d);
+    }
+    match dirs::data_dir() {
+        Some(d) => Ok(d.join("sightline")),
+        None => bail!("no data dir: pass --data-dir or set SIGHTLINE_DATA"),
+    }
+}
+
+fn open(dir: &std::path::Path) -> anyhow::Result<Store> {
+    Store::open_embedded(dir).with_context(|| format!("cannot open the store in {}", dir.display()))
+}
+
+fn ingest(dir: &std::path::Path, args: IngestArgs) -> anyhow::Result<ExitCode> {
+    let store = open(dir)?;
+    let collector = args.collector.unwrap_or_else(current_user);
+    let job_id = args.job_id.unwrap_or_else(|| {
+        format!(
+            "ingest-{}-{}",
+            chrono::Utc::now().format("%Y%m%dT%H%M%SZ"),
+            std::process::id()
+        )
+    });
+    let mut opts = IngestOptions::new(collector, job_id);
+    opts.max_file_bytes = args.max_file_size;
+    opts.limits.max_pixels = args.max_pixels;
+    if let Some(w) = args.workers {
+        opts.workers = w.max(1);
+    }
+
+    let summary = if args.json {
+        sightline_ingest::ingest_paths(&store, &args.paths, &opts, &mut Quiet)?
+    } else {
+        let mut bar = Bar::new();
+        let s = sightline_ingest::ingest_paths(&store, &args.paths, &opts, &mut bar)?;
+        bar.0.finish_and_clear();
+        s
+    };
+
+    if args.json {
+        json_line(&serde_json::json!({
+            "data_dir": store.root(),
+            "summary": summary,
+        }))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let rate = summary.files as f64 / summary.elapsed_s.max(1e-9);
+    say!(
+        "ingested {} files in {:.2} s ({rate:.0} files/s) into {}",
+        summary.files,
+        summary.elapsed_s,
+        store.root().display()
+    );
+    say!(
+        "  new items      {:>6}  ({} preserved)",
+        summary.new_items,
+        bytes(summary.bytes_preserved)
+    );
+    say!(
+        "  new sightings  {:>6}  (known bytes seen somewhere new)",
+        summary.new_sightings
+    );
+    say!(
+        "  duplicates     {:>6}  (already recorded from the same place)",
+        summary.duplicates
+    );
+    say!("  rejected       {:>6}", summary.rejected);
+    if !summary.rejections.is_empty() {
+        say!("rejected files:");
+        for r in &summary.rejections {
+            say!("  {}  [{}] {}", safe(&r.path), r.code, safe(&r.reason));
+        }
+    }
+    say!("job {}", summary.job_id);
+    say!("next: sightline ls · sightline show <id> · sightline check");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The account running this process: `$USER`, `$LOGNAME`, else the name
+/// `/etc/passwd` gives our uid, else `uid-N`.
+fn current_user() -> String {
+    use std::os::unix::fs::MetadataExt;
+    for var in ["USER", "LOGNAME"] {
+        if let Ok(v) = std::env::var(var)
+            && !v.is_empty()
+        {
+            return v;
+        }
+    }
+    let Ok(uid) = std::fs::metadata("/proc/self").map(|m| m.uid()) else {
+        return "unknown".into();
+    };
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    passwd
+        .lines()
+        .find_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            (f.len() > 2 && f[2] == uid.to_string()).then(|| f[0].to_string())
+        })
+        .unwrap_or_else(|| format!("uid-{uid}"))
+}
+
+/// The progress bar, on stderr, drawn only on a terminal.
+struct Bar(ProgressBar);
+
+impl Bar {
+    fn new() -> Bar {
+        let pb = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+        let style = ProgressStyle::with_template(
+            "{spinner} {elapsed_precise} [{bar:30}] {pos}/{len} files · {per_sec} · {msg}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ");
+        pb.set_style(style);
+        Bar(pb)
+    }
+}
+
+impl Observer for Bar {
+    fn discovered(&mut self) {
+        self.0.inc_length(1);
+    }
+    fn finished(&mut self, o: &FileOutcome) {
+        self.0.inc(1);
+        self.0
+            .set_message(o.path.rsplit('/').next().map(safe).unwrap_or_default());
+    }
+}
+
+fn ls(store: &Store, json: bool) -> anyhow::Result<ExitCode> {
+    let catalog = store.catalog();
+    let mut items = Vec::new();
+    for item in catalog.items()? {
+        items.push(item?);
+    }
+    items.sort_by_key(|i| (i.first_collected_at, i.sha256));
+    if !json {
+        say!(
+            "{:<12}  {:<5}  {:<9}  {:>11}  {:>9}  {:>9}  first collected",
+            "id",
+            "kind",
+            "format",
+            "size (px)",
+            "bytes",
+            "sightings"
+        );
+    }
+    for item in items {
+        let n = catalog.sightings_of(&item.sha256)?.len();
+        if json {
+            json_line(&serde_json::json!({
+                "id": item.sha256.short(),
+                "item": item,
+                "sightings": n,
+            }))?;
+        } else {
+            let dims = match (item.width, item.height) {
+                (Some(w), Some(h)) => format!("{w}x{h}"),
+                _ => "-".into(),
+            };
+            say!(
+                "{:<12}  {:<5}  {:<9}  {:>11}  {:>9}  {:>9}  {}",
+                item.sha256.short(),
+                item.kind,
+                item.format,
+                dims,
+                bytes(item.size),
+                n,
+                item.first_collected_at.format("%Y-%m-%d %H:%M:%SZ")
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn show(store: &Store, args: ShowArgs) -> anyhow::Result<ExitCode> {
+    let id = args.id.trim();
+    if id.len() < 4 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        bail!(
+            "item id must be at least 4 hex characters of a sha-256, got {:?}",
+            safe(id)
+        );
+    }
+    let found = store.catalog().items_with_prefix(id, 10)?;
+    let item = match found.as_slice() {
+        [] => bail!("no item with id {id}"),
+        [one] => one.clone(),
+        many => bail!(
+            "id {id} is ambiguous: {}",
+            many.iter()
+                .map(|i| i.sha256.short())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    let sightings = store.catalog().sightings_of(&item.sha256)?;
+    if args.json {
+        json_line(&serde_json::json!({ "item": item, "sightings": sightings }))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    say!("item {}", item.sha256);
+    say!(
+        "  kind        {} ({}, {})",
+        item.kind,
+        item.format,
+        item.media_type
+    );
+    say!("  size        {} bytes", item.size);
+    if let (Some(w), Some(h)) = (item.width, item.height) {
+        say!("  pixels      {w}x{h}");
+    }
+    if item.trailing_bytes > 0 {
+        say!(
+            "  trailing    {} bytes after the end of the image data",
+            item.trailing_bytes
+        );
+    }
+    for w in &item.warnings {
+        say!("  warning     {w}");
+    }
+    say!("  first seen  {}", item.first_collected_at.to_rfc3339());
+    say!("  blob        {}", blob_hint(store, &item.sha256));
+    say!("sightings ({}):", sightings.len());
+    for s in &sightings {
+        say!(
+            "  {}  {} {}",
+            s.id.short(),
+            s.source.kind.as_str(),
+            safe(&s.source.locator)
+        );
+        say!(
+            "      collected {} by {} with {} {} (job {})",
+            s.collected_at.to_rfc3339(),
+            safe(&s.collector),
+            s.tool.name,
+            s.tool.version,
+            safe(&s.job_id)
+        );
+        for (label, v) in [
+            ("platform", &s.platform),
+            ("post", &s.post_id),
+            ("author", &s.author),
+            ("posted", &s.posted_at),
+            ("caption", &s.caption),
+        ] {
+            if let Some(v) = v {
+                say!("      {label:<9} {}", safe(v));
+            }
+        }
+        if s.received_sha256 != s.item {
+            say!("      received bytes hashed to {}", s.received_sha256);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn blob_hint(store: &Store, sha: &sightline_core::Sha256) -> String {
+    let hex = sha.to_hex();
+    store
+        .root()
+        .join("blobs/sha256")
+        .join(&hex[0..2])
+        .join(&hex[2..4])
+        .join(&hex)
+        .display()
+        .to_string()
+}
+
+fn check(store: &Store, json: bool) -> anyhow::Result<ExitCode> {
+    let bar = if json {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr())
+    };
+    let report = store.check(&mut |n| bar.inc(n))?;
+    bar.finish_and_clear();
+    let code = if report.errors() > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    };
+    if json {
+        json_line(&serde_json::json!({ "clean": report.is_clean(), "report": report }))?;
+        return Ok(code);
+    }
+    say!(
+        "checked {} blobs ({}), {} items, {} sightings, {} audit events",
+        report.blobs,
+        bytes(report.bytes),
+        report.items,
+        report.sightings,
+        report.events
+    );
+    if report.is_clean() {
+        say!("clean: every blob matches its address and every record its blob");
+    }
+    for p in &report.problems {
+        let tag = match p.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        say!("  {tag} [{}] {}", p.code, p.detail);
+    }
+    Ok(code)
+}
+
+fn rebuild(dir: &std::path::Path, json: bool) -> anyhow::Result<ExitCode> {
+    let store = Store::rebuild_embedded(dir)
+        .with_context(|| format!("cannot rebuild the catalog in {}", dir.display()))?;
+    let counts = store.catalog().counts()?;
+    if json {
+        json_line(&serde_json::json!({ "rebuilt": counts }))?;
+    } else {
+        say!(
+            "rebuilt the catalog from the journal: {} items, {} sightings, {} events",
+            counts.items,
+            counts.sightings,
+            counts.events
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn history(store: &Store, json: bool) -> anyhow::Result<ExitCode> {
+    let mut failed = None;
+    store.catalog().history(&mut |ev| {
+        if failed.is_none()
+            && let Err(e) = print_event(ev, json)
+        {
+            failed = Some(e);
+        }
+        Ok(())
+    })?;
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(ExitCode::SUCCESS),
+    }
+}
+
+fn print_event(ev: &sightline_core::AuditEvent, json: bool) -> anyhow::Result<()> {
+    if json {
+        return json_line(ev);
+    }
+    let what = match &ev.event {
+        Event::ItemPreserved { item } => format!(
+            "preserved {} ({}, {} bytes)",
+            item.sha256.short(),
+            item.format,
+            item.size
+        ),
+        Event::SightingRecorded { sighting } => format!(
+            "sighting {} of {} at {}",
+            sighting.id.short(),
+            sighting.item.short(),
+            safe(&sighting.source.locator)
+        ),
+    };
+    say!(
+        "{:>6}  {}  {:<12}  {what}",
+        ev.seq,
+        ev.at.format("%Y-%m-%dT%H:%M:%SZ"),
+        safe(&ev.actor)
+    );
+    Ok(())
+}

@@ -1,0 +1,43 @@
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::{EvidenceItem, Sha256, Sighting};
+
+/// The `prev` of the first event in a journal.
+pub const GENESIS: Sha256 = Sha256([0; 32]);
+
+/// Something that changed the state of the catalog, with who did it and
+/// when. Events are numbered and chained: `prev` is the SHA-256 of the
+/// previous event's serialized line, so editing or dropping any past event
+/// breaks every later link.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEvent {
+    pub schema: u32,
+    /// 1 for the first event, then +1 each.
+    pub seq: u64,
+    pub at: DateTime<Utc>,
+    /// The operator or analyst responsible.
+    pub actor: String,
+    pub prev: Sha256,
+    pub event: Event,
+}
+
+/// The state changes Sightline knows. New kinds are added as capabilities
+/// land; existing kinds never change meaning.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    /// New bytes were preserved and an evidence item created for them.
+    ItemPreserved { item: EvidenceItem },
+    /// The item was seen somewhere (again).
+    SightingRecorded { sighting: Box<Sighting> },
+}
+
+impl Event {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Event::ItemPreserved { .. } => "item_preserved",
+            Event::SightingRecorded { .. } => "sighting_recorded",
+        }
+    }
+}

@@ -1,0 +1,105 @@
+//! Types that later stages fill in. They are defined here, at the bottom of
+//! the dependency graph, so every crate speaks of them the same way.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::Sha256;
+
+/// Perceptual and exact fingerprints of an item's pixels.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fingerprints {
+    /// PDQ hash as 64 hex characters, as ThreatExchange writes it.
+    pub pdq: Option<String>,
+    /// PDQ quality, 0..=100.
+    pub pdq_quality: Option<u8>,
+    #[serde(default)]
+    pub pdq_dihedral: Vec<String>,
+    pub ahash: Option<String>,
+    pub dhash: Option<String>,
+    pub phash: Option<String>,
+    pub blockhash: Option<String>,
+}
+
+/// One thing an analyst should notice about a file's metadata.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MetaFlag {
+    /// Stable code, e.g. `metadata-stripped`.
+    pub code: String,
+    /// One line saying why.
+    pub reason: String,
+}
+
+/// What a file says about itself, each field with its origin.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Metadata {
+    /// `origin` (container, IFD or namespace and tag) to raw value.
+    #[serde(default)]
+    pub fields: std::collections::BTreeMap<String, serde_json::Value>,
+    #[serde(default)]
+    pub flags: Vec<MetaFlag>,
+}
+
+/// An event that evidence may show; ACLED-compatible, `id` is `event_id_cnty`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Incident {
+    pub id: String,
+    pub event_date: NaiveDate,
+    /// ACLED time precision: 1 day, 2 week, 3 month.
+    pub time_precision: u8,
+    pub event_type: String,
+    pub sub_event_type: String,
+    pub country: String,
+    pub location: String,
+    pub latitude: f64,
+    pub longitude: f64,
+    /// ACLED geo precision: 1 exact place, 2 near, 3 region.
+    pub geo_precision: u8,
+    #[serde(default)]
+    pub notes: String,
+    #[serde(default)]
+    pub tags: Vec<String>,
+}
+
+/// The state of a link between an evidence item and an incident.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AttachmentStatus {
+    /// Proposed by the machine, not yet looked at.
+    Candidate,
+    /// An analyst confirmed it.
+    Confirmed,
+    /// An analyst rejected it.
+    Rejected,
+}
+
+/// Evidence item ↔ incident, with the machine's score.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Attachment {
+    pub evidence: Sha256,
+    pub incident: String,
+    pub status: AttachmentStatus,
+    /// Calibrated 0..=1.
+    pub score: f32,
+}
+
+/// What an analyst decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewVerdict {
+    Confirm,
+    Reject,
+    NeedsMoreInfo,
+}
+
+/// One analyst decision on one attachment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReviewDecision {
+    pub evidence: Sha256,
+    pub incident: String,
+    pub verdict: ReviewVerdict,
+    pub analyst: String,
+    #[serde(default)]
+    pub note: String,
+    pub at: DateTime<Utc>,
+}

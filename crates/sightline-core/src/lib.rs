@@ -1,0 +1,36 @@
+//! Sightline's domain model, with no I/O.
+//!
+//! The main types are [`EvidenceItem`] (one media file, content-addressed by
+//! its SHA-256, [`Sha256`]) and [`Sighting`] (where and when that file was
+//! seen and how it was collected). One file seen in three posts is one
+//! evidence item with three sightings. Every state change is recorded as an
+//! [`AuditEvent`]; the sequence of events is the history from which any
+//! catalog can be rebuilt.
+//!
+//! Later stages hang their results off the same identifiers:
+//! [`Fingerprints`], [`Metadata`], [`Incident`], [`Attachment`] and
+//! [`ReviewDecision`].
+//!
+//! Serialized forms are stable: field names are part of the on-disk journal
+//! format, versioned by [`SCHEMA_VERSION`].
+
+mod event;
+mod hash;
+mod incident;
+mod item;
+mod media;
+mod sighting;
+
+pub use event::{AuditEvent, Event, GENESIS};
+pub use hash::{ParseHashError, Sha256, Sha256Hasher};
+pub use incident::{
+    Attachment, AttachmentStatus, Fingerprints, Incident, MetaFlag, Metadata, ReviewDecision,
+    ReviewVerdict,
+};
+pub use item::EvidenceItem;
+pub use media::MediaKind;
+pub use sighting::{Sighting, SightingId, SightingKey, Source, SourceKind, Tool};
+
+/// Version of the serialized forms in this crate. Bump when a field changes
+/// meaning; readers refuse journals written by a newer schema.
+pub const SCHEMA_VERSION: u32 = 1;

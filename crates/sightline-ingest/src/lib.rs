@@ -1,0 +1,309 @@
+//! Ingest: take files into the evidence store. The main entry point is
+//! [`ingest_paths`], a three-stage pipeline joined by bounded channels:
+//!
+//! ```text
+//! walk (1 thread) ──▶ preserve (N workers) ──▶ record (caller's thread)
+//!  discover files      stage, hash, validate,     commit to the catalog,
+//!  in stable order     put the blob               tell the Observer
+//! ```
+//!
+//! Only the record stage writes to the catalog, so outcomes are counted in
+//! one place. A file that fails at any stage becomes a [`Rejection`] naming
+//! the path and the reason; the batch goes on.
+
+mod error;
+pub mod preserve;
+pub mod walk;
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use crossbeam_channel::bounded;
+use serde::Serialize;
+use sightline_core::{Sha256, Tool};
+use sightline_media::Limits;
+use sightline_store::{Record, Recorded, Store};
+
+pub use error::IngestError;
+
+/// How an ingest run is done and attributed.
+#[derive(Debug, Clone)]
+pub struct IngestOptions {
+    /// The operator responsible, recorded on every sighting.
+    pub collector: String,
+    pub tool: Tool,
+    pub job_id: String,
+    pub limits: Limits,
+    /// Files larger than this are refused before reading.
+    pub max_file_bytes: u64,
+    /// Preserve workers (hashing and validating run in parallel).
+    pub workers: usize,
+}
+
+impl IngestOptions {
+    pub fn new(collector: impl Into<String>, job_id: impl Into<String>) -> Self {
+        IngestOptions {
+            collector: collector.into(),
+            tool: Tool {
+                name: "sightline".into(),
+                version: env!("CARGO_PKG_VERSION").into(),
+            },
+            job_id: job_id.into(),
+            limits: Limits::default(),
+            max_file_bytes: 8 << 30,
+            workers: std::thread::available_parallelism().map_or(2, |n| n.get().min(4)),
+        }
+    }
+}
+
+/// What happened to one file.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileOutcome {
+    pub path: String,
+    #[serde(flatten)]
+    pub result: Outcome,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Outcome {
+    Recorded {
+        recorded: Recorded,
+        sha256: Sha256,
+        /// Bytes newly written to the blob store (0 for a known file).
+        bytes: u64,
+    },
+    Rejected {
+        code: &'static str,
+        reason: String,
+    },
+}
+
+/// A file not taken in, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct Rejection {
+    pub path: String,
+    pub code: &'static str,
+    pub reason: String,
+}
+
+/// The end-of-run account.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub job_id: String,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    pub elapsed_s: f64,
+    pub files: u64,
+    pub new_items: u64,
+    pub new_sightings: u64,
+    pub duplicates: u64,
+    pub rejected: u64,
+    pub bytes_preserved: u64,
+    pub rejections: Vec<Rejection>,
+    /// Every file and its outcome, in the order recorded.
+    pub outcomes: Vec<FileOutcome>,
+}
+
+/// Watches a run; the progress bar is one.
+pub trait Observer {
+    /// One more file found to process.
+    fn discovered(&mut self) {}
+    /// A file is done.
+    fn finished(&mut self, _outcome: &FileOutcome) {}
+}
+
+/// An observer that watches nothing.
+#[derive(Debug, Default)]
+pub struct Quiet;
+impl Observer for Quiet {}
+
+/// A failure of the run itself (not of one file).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("a pipeline thread died: {0}")]
+    Thread(String),
+}
+
+/// What a preserve worker hands to the record stage.
+enum Preserved {
+    /// Bytes are durable in the blob store; the record is ready to commit.
+    Ready {
+        path: String,
+        record: Box<Record>,
+        bytes: u64,
+    },
+    /// Nothing to commit: the file was rejected.
+    Rejected(FileOutcome),
+}
+
+/// Ingest every image and video under `paths` (files and folders,
+/// recursively). Exact copies of known bytes become new sightings of the
+/// existing item; a file already recorded at the same place changes nothing.
+pub fn ingest_paths(
+    store: &Store,
+    paths: &[PathBuf],
+    opts: &IngestOptions,
+    observer: &mut dyn Observer,
+) -> Result<Summary, RunError> {
+    let started_at = Utc::now();
+    let clock = Instant::now();
+    let workers = opts.workers.max(1);
+    let (work_tx, work_rx) = bounded::<walk::Found>(workers * 4);
+    let (done_tx, done_rx) = bounded::<Preserved>(workers * 4);
+    let (found_tx, found_rx) = bounded::<()>(1024);
+
+    let mut summary = Summary {
+        job_id: opts.job_id.clone(),
+        started_at,
+        finished_at: started_at,
+        elapsed_s: 0.0,
+        files: 0,
+        new_items: 0,
+        new_sightings: 0,
+        duplicates: 0,
+        rejected: 0,
+        bytes_preserved: 0,
+        rejections: Vec::new(),
+        outcomes: Vec::new(),
+    };
+
+    std::thread::scope(|scope| -> Result<(), RunError> {
+        // Stage 1: discover.
+        let walker = scope.spawn(move || {
+            walk::walk(paths, |found| {
+                let _ = found_tx.send(());
+                work_tx.send(found).is_ok()
+            });
+        });
+
+        // Stage 2: preserve, in parallel.
+        let mut pool = Vec::with_capacity(workers);
+        for _ in 0..workers {
+            let work_rx = work_rx.clone();
+            let done_tx = done_tx.clone();
+            pool.push(scope.spawn(move || {
+                for found in work_rx {
+                    let msg = match found
+                        .verdict
+                        .and_then(|()| preserve::preserve(store, &found.path, opts))
+                    {
+                        Ok((record, bytes)) => Preserved::Ready {
+                            path: found.shown,
+                            record: Box::new(record),
+                            bytes,
+                        },
+                        Err(e) => Preserved::Rejected(rejected(found.shown, &e)),
+                    };
+                    if done_tx.send(msg).is_err() {
+                        return;
+                    }
+                }
+            }));
+        }
+        drop(done_tx);
+
+        // Stage 3: record, here, one at a time.
+        let mut walking = true;
+        loop {
+            if walking {
+                crossbeam_channel::select! {
+                    recv(found_rx) -> msg => match msg {
+                        Ok(()) => observer.discovered(),
+                        Err(_) => walking = false,
+                    },
+                    recv(done_rx) -> msg => match msg {
+                        Ok(p) => record(store, p, &mut summary, observer),
+                        Err(_) => break,
+                    },
+                }
+            } else {
+                match done_rx.recv() {
+                    Ok(p) => record(store, p, &mut summary, observer),
+                    Err(_) => break,
+                }
+            }
+        }
+        walker
+            .join()
+            .map_err(|_| RunError::Thread("walker".into()))?;
+        for w in pool {
+            w.join()
+                .map_err(|_| RunError::Thread("preserve worker".into()))?;
+        }
+        Ok(())
+    })?;
+
+    // Make the indexes durable too; the journal already is.
+    let _ = store.catalog().flush();
+    summary.finished_at = Utc::now();
+    summary.elapsed_s = clock.elapsed().as_secs_f64();
+    Ok(summary)
+}
+
+fn rejected(path: String, e: &IngestError) -> FileOutcome {
+    FileOutcome {
+        path,
+        result: Outcome::Rejected {
+            code: e.code(),
+            reason: e.to_string(),
+        },
+    }
+}
+
+/// Stage 3 for one file: commit, count, tell the observer.
+fn record(store: &Store, p: Preserved, summary: &mut Summary, observer: &mut dyn Observer) {
+    let outcome = commit(store, p);
+    tally(summary, &outcome);
+    observer.finished(&outcome);
+    summary.outcomes.push(outcome);
+}
+
+fn commit(store: &Store, p: Preserved) -> FileOutcome {
+    match p {
+        Preserved::Rejected(outcome) => outcome,
+        Preserved::Ready {
+            path,
+            record,
+            bytes,
+        } => {
+            let sha256 = record.item.sha256;
+            match store.catalog().record(*record) {
+                Ok(recorded) => FileOutcome {
+                    path,
+                    result: Outcome::Recorded {
+                        recorded,
+                        sha256,
+                        bytes,
+                    },
+                },
+                Err(e) => rejected(path, &IngestError::Store(e)),
+            }
+        }
+    }
+}
+
+fn tally(s: &mut Summary, o: &FileOutcome) {
+    s.files += 1;
+    match &o.result {
+        Outcome::Recorded {
+            recorded, bytes, ..
+        } => {
+            s.bytes_preserved += bytes;
+            match recorded {
+                Recorded::NewItem => s.new_items += 1,
+                Recorded::NewSighting => s.new_sightings += 1,
+                Recorded::Duplicate => s.duplicates += 1,
+            }
+        }
+        Outcome::Rejected { code, reason } => {
+            s.rejected += 1;
+            s.rejections.push(Rejection {
+                path: o.path.clone(),
+                code,
+                reason: reason.clone(),
+            });
+        }
+    }
+}

@@ -1,0 +1,142 @@
+//! Preserve: copy one file's bytes into the store while hashing them,
+//! validate them, and prepare the record that will make them evidence.
+
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+use std::path::Path;
+
+use chrono::Utc;
+use sightline_core::{EvidenceItem, Sighting, SightingKey, Source, SourceKind};
+use sightline_media::probe;
+use sightline_store::{Record, Store};
+
+use crate::{IngestError, IngestOptions};
+
+/// Bytes read per read call while copying.
+const CHUNK: usize = 1 << 20;
+
+/// Copy `path` into the store and return the record to commit. The blob is
+/// durable before this returns (blob first, record second), so a crash
+/// leaves at worst a blob whose record a re-run adds.
+pub fn preserve(
+    store: &Store,
+    path: &Path,
+    opts: &IngestOptions,
+) -> Result<(Record, u64), IngestError> {
+    let locator = crate::walk::locator(path)?;
+    let mut file = open_regular(path)?;
+    let len = file.metadata().map_err(IngestError::from_io)?.len();
+    if len > opts.max_file_bytes {
+        return Err(IngestError::TooLarge {
+            size: len,
+            limit: opts.max_file_bytes,
+        });
+    }
+
+    // Stream into staging, hashing as we go, never holding the file in memory.
+    let mut stager = store.blobs().stage()?;
+    let mut buf = vec![0u8; CHUNK];
+    loop {
+        let n = match file.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(IngestError::from_io(e)),
+        };
+        if stager.size() + n as u64 > opts.max_file_bytes {
+            // The file grew while we read it.
+            return Err(IngestError::TooLarge {
+                size: stager.size() + n as u64,
+                limit: opts.max_file_bytes,
+            });
+        }
+        stager.write_all(&buf[..n]).map_err(|e| {
+            IngestError::Store(sightline_store::StoreError::Io {
+                context: "write staging file".into(),
+                source: e,
+            })
+        })?;
+    }
+    let collected_at = Utc::now();
+    let staged = stager.finish()?;
+    let sha = staged.sha256();
+
+    let item = match store.catalog().item(&sha)? {
+        // Known bytes were validated when first preserved.
+        Some(item) => item,
+        None => {
+            let mut f = staged.reopen()?;
+            let info = probe(&mut f, staged.size(), &opts.limits)?;
+            EvidenceItem {
+                sha256: sha,
+                size: staged.size(),
+                kind: info.format.kind(),
+                format: info.format.name().to_string(),
+                media_type: info.format.mime().to_string(),
+                width: info.width,
+                height: info.height,
+                trailing_bytes: info.trailing_bytes,
+                warnings: info.warnings,
+                first_collected_at: collected_at,
+            }
+        }
+    };
+    let size = staged.size();
+    let stored_new = store.blobs().put(staged)?;
+
+    let id = SightingKey {
+        item: &sha,
+        kind: SourceKind::File,
+        locator: &locator,
+        platform: None,
+        post_id: None,
+    }
+    .id();
+    let sighting = Sighting {
+        id,
+        item: sha,
+        source: Source::file(locator),
+        platform: None,
+        post_id: None,
+        author: None,
+        caption: None,
+        posted_at: None,
+        collected_at,
+        collector: opts.collector.clone(),
+        tool: opts.tool.clone(),
+        job_id: opts.job_id.clone(),
+        received_sha256: sha,
+    };
+    let record = Record {
+        item,
+        sighting,
+        actor: opts.collector.clone(),
+    };
+    Ok((record, if stored_new { size } else { 0 }))
+}
+
+/// Open without blocking (a FIFO must not hang the batch) and insist on a
+/// regular file, checked on the open descriptor so it cannot be swapped.
+fn open_regular(path: &Path) -> Result<File, IngestError> {
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
+        .map_err(IngestError::from_io)?;
+    let ft = file.metadata().map_err(IngestError::from_io)?.file_type();
+    if ft.is_file() {
+        return Ok(file);
+    }
+    Err(IngestError::NotAFile(if ft.is_fifo() {
+        "named pipe"
+    } else if ft.is_socket() {
+        "socket"
+    } else if ft.is_block_device() || ft.is_char_device() {
+        "device"
+    } else if ft.is_dir() {
+        "directory"
+    } else {
+        "special file"
+    }))
+}

@@ -1,0 +1,68 @@
+//! What a catalog promises, whatever database is behind it.
+
+use std::fmt;
+
+use sightline_core::{AuditEvent, EvidenceItem, Sha256, Sighting, SightingId};
+
+use crate::error::Result;
+
+/// One collected file, ready to be recorded: the item its bytes are (used
+/// only if the item is new) and the sighting.
+#[derive(Debug, Clone)]
+pub struct Record {
+    pub item: EvidenceItem,
+    pub sighting: Sighting,
+    /// Who is responsible for this change, for the audit trail.
+    pub actor: String,
+}
+
+/// What recording did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Recorded {
+    /// New bytes: an item and its first sighting were created.
+    NewItem,
+    /// Known bytes seen somewhere new: a sighting was added.
+    NewSighting,
+    /// This exact sighting was already recorded: nothing changed.
+    Duplicate,
+}
+
+/// Totals for a quick look.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Counts {
+    pub items: u64,
+    pub sightings: u64,
+    pub events: u64,
+}
+
+/// The catalog of evidence items and sightings.
+///
+/// Contract (checked for every backend by [`crate::contract`]):
+/// - `record` is atomic and idempotent: the sighting's id is its
+///   idempotency key, stored in the same transaction as the sighting; a
+///   second `record` of the same sighting returns [`Recorded::Duplicate`] and
+///   changes nothing.
+/// - An item is created once, by the first sighting of its bytes; later
+///   records never change it.
+/// - Every change is an [`AuditEvent`], visible through `history` in order.
+/// - When `record` returns `Ok`, the change is durable.
+pub trait Catalog: Send + Sync + fmt::Debug {
+    fn record(&self, record: Record) -> Result<Recorded>;
+    fn item(&self, sha: &Sha256) -> Result<Option<EvidenceItem>>;
+    /// Items whose hex address starts with `prefix` (at most `limit`).
+    fn items_with_prefix(&self, prefix: &str, limit: usize) -> Result<Vec<EvidenceItem>>;
+    /// Every item, ordered by address.
+    fn items(&self) -> Result<Box<dyn Iterator<Item = Result<EvidenceItem>> + '_>>;
+    fn sighting(&self, id: &SightingId) -> Result<Option<Sighting>>;
+    /// The item's sightings, ordered by collection time.
+    fn sightings_of(&self, sha: &Sha256) -> Result<Vec<Sighting>>;
+    /// Every sighting, ordered by id.
+    fn sightings(&self) -> Result<Box<dyn Iterator<Item = Result<Sighting>> + '_>>;
+    fn counts(&self) -> Result<Counts>;
+    /// The audit trail, oldest first, with its chain verified as it is read.
+    fn history(&self, each: &mut dyn FnMut(&AuditEvent) -> Result<()>) -> Result<()>;
+    /// Make everything recorded so far durable in the catalog's own files
+    /// (it already is in its log).
+    fn flush(&self) -> Result<()>;
+}

@@ -1,0 +1,242 @@
+//! The behaviour every store backend must have, written once. A backend's
+//! test suite calls [`run_all`] with a function that makes a fresh, empty
+//! store; each check panics with a message naming the broken promise.
+
+use std::io::{Read, Write};
+
+use chrono::{DateTime, TimeZone, Utc};
+use sightline_core::{
+    EvidenceItem, MediaKind, Sha256, Sighting, SightingKey, Source, SourceKind, Tool,
+};
+
+use crate::{Record, Recorded, Store};
+
+/// Run every contract check, each on a fresh store from `fresh`.
+pub fn run_all(fresh: &dyn Fn() -> Store) {
+    record_is_idempotent(&fresh());
+    items_are_immutable(&fresh());
+    history_lists_every_change_in_order(&fresh());
+    inconsistent_records_are_refused(&fresh());
+    blobs_are_content_addressed(&fresh());
+    concurrent_records_create_one_item(&fresh());
+    prefix_lookup_finds_items(&fresh());
+}
+
+/// An item and a sighting of it at `locator`, as an ingest would make them.
+pub fn sample(bytes: &[u8], locator: &str, collected_secs: i64) -> Record {
+    let sha = Sha256::of(bytes);
+    let at: DateTime<Utc> = Utc
+        .timestamp_opt(1_700_000_000 + collected_secs, 0)
+        .single()
+        .unwrap_or(DateTime::UNIX_EPOCH);
+    let source = Source::file(locator);
+    let id = SightingKey {
+        item: &sha,
+        kind: SourceKind::File,
+        locator,
+        platform: None,
+        post_id: None,
+    }
+    .id();
+    Record {
+        item: EvidenceItem {
+            sha256: sha,
+            size: bytes.len() as u64,
+            kind: MediaKind::Image,
+            format: "png".into(),
+            media_type: "image/png".into(),
+            width: Some(1),
+            height: Some(1),
+            trailing_bytes: 0,
+            warnings: Vec::new(),
+            first_collected_at: at,
+        },
+        sighting: Sighting {
+            id,
+            item: sha,
+            source,
+            platform: None,
+            post_id: None,
+            author: None,
+            caption: Some("<script>alert(1)</script> كابل".into()),
+            posted_at: None,
+            collected_at: at,
+            collector: "contract".into(),
+            tool: Tool {
+                name: "contract-tests".into(),
+                version: "0".into(),
+            },
+            job_id: "job-1".into(),
+            received_sha256: sha,
+        },
+        actor: "contract".into(),
+    }
+}
+
+pub fn record_is_idempotent(store: &Store) {
+    let c = store.catalog();
+    let first = sample(b"one", "/a/one.png", 0);
+    assert_eq!(c.record(first.clone()).expect("record"), Recorded::NewItem);
+    assert_eq!(
+        c.record(first.clone()).expect("record again"),
+        Recorded::Duplicate,
+        "the same sighting twice must change nothing"
+    );
+    // Same bytes elsewhere, collected later: a new sighting of the same item.
+    let elsewhere = sample(b"one", "/b/copy.png", 60);
+    assert_eq!(c.record(elsewhere).expect("record"), Recorded::NewSighting);
+    let counts = c.counts().expect("counts");
+    assert_eq!((counts.items, counts.sightings, counts.events), (1, 2, 3));
+    let seen = c.sightings_of(&first.item.sha256).expect("sightings");
+    assert_eq!(seen.len(), 2);
+    assert_eq!(
+        seen[0].source.locator, "/a/one.png",
+        "ordered by collection time"
+    );
+    assert_eq!(
+        seen[0].caption, first.sighting.caption,
+        "captions kept verbatim"
+    );
+    assert_eq!(
+        c.sighting(&first.sighting.id).expect("get").as_ref(),
+        Some(&first.sighting)
+    );
+}
+
+pub fn items_are_immutable(store: &Store) {
+    let c = store.catalog();
+    let first = sample(b"two", "/a/two.png", 0);
+    c.record(first.clone()).expect("record");
+    let mut later = sample(b"two", "/b/two.png", 3600);
+    later.item.format = "jpeg".into();
+    c.record(later).expect("record");
+    let item = c.item(&first.item.sha256).expect("get").expect("present");
+    assert_eq!(
+        item, first.item,
+        "a later sighting must not rewrite the item"
+    );
+}
+
+pub fn history_lists_every_change_in_order(store: &Store) {
+    let c = store.catalog();
+    c.record(sample(b"x", "/x", 0)).expect("record");
+    c.record(sample(b"x", "/y", 1)).expect("record");
+    c.record(sample(b"z", "/z", 2)).expect("record");
+    let mut seen = Vec::new();
+    c.history(&mut |ev| {
+        seen.push((ev.seq, ev.event.name()));
+        Ok(())
+    })
+    .expect("history");
+    assert_eq!(
+        seen,
+        vec![
+            (1, "item_preserved"),
+            (2, "sighting_recorded"),
+            (3, "sighting_recorded"),
+            (4, "item_preserved"),
+            (5, "sighting_recorded"),
+        ]
+    );
+}
+
+pub fn inconsistent_records_are_refused(store: &Store) {
+    let c = store.catalog();
+    let mut wrong_item = sample(b"a", "/a", 0);
+    wrong_item.item.sha256 = Sha256::of(b"b");
+    let err = c.record(wrong_item).expect_err("sighting of another item");
+    assert_eq!(err.code(), "invalid");
+    let mut wrong_id = sample(b"a", "/a", 0);
+    wrong_id.sighting.source.locator = "/elsewhere".into();
+    let err = c.record(wrong_id).expect_err("id not matching key");
+    assert_eq!(err.code(), "invalid");
+    assert_eq!(c.counts().expect("counts").events, 0, "nothing recorded");
+}
+
+pub fn blobs_are_content_addressed(store: &Store) {
+    let b = store.blobs();
+    let put = |bytes: &[u8]| {
+        let mut s = b.stage().expect("stage");
+        s.write_all(bytes).expect("write");
+        let staged = s.finish().expect("finish");
+        assert_eq!(staged.sha256(), Sha256::of(bytes));
+        assert_eq!(staged.size(), bytes.len() as u64);
+        b.put(staged).expect("put")
+    };
+    assert!(put(b"hello"), "first put stores");
+    assert!(!put(b"hello"), "second put finds it present");
+    let sha = Sha256::of(b"hello");
+    assert!(b.contains(&sha).expect("contains"));
+    assert_eq!(b.size(&sha).expect("size"), Some(5));
+    let mut back = Vec::new();
+    b.open(&sha)
+        .expect("open")
+        .read_to_end(&mut back)
+        .expect("read");
+    assert_eq!(back, b"hello");
+    let missing = Sha256::of(b"absent");
+    assert!(!b.contains(&missing).expect("contains"));
+    assert_eq!(
+        b.open(&missing).err().map(|e| e.code()),
+        Some("blob-missing")
+    );
+    // Abandoned staging leaves nothing behind.
+    {
+        let mut s = b.stage().expect("stage");
+        s.write_all(b"abandoned").expect("write");
+        let _staged = s.finish().expect("finish");
+    }
+    assert!(b.stale_staging().expect("staging").is_empty());
+    let all: Vec<Sha256> = b
+        .list()
+        .expect("list")
+        .collect::<Result<_, _>>()
+        .expect("list");
+    assert_eq!(all, vec![sha]);
+}
+
+pub fn concurrent_records_create_one_item(store: &Store) {
+    let outcomes: Vec<Recorded> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..8)
+            .map(|i| {
+                let c = store.catalog();
+                scope.spawn(move || {
+                    // Four threads race on the same sighting, four on others.
+                    let locator = if i % 2 == 0 {
+                        "/same".to_string()
+                    } else {
+                        format!("/p{i}")
+                    };
+                    c.record(sample(b"raced", &locator, i)).expect("record")
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("thread"))
+            .collect()
+    });
+    let count = |r: Recorded| outcomes.iter().filter(|&&o| o == r).count();
+    assert_eq!(count(Recorded::NewItem), 1, "{outcomes:?}");
+    assert_eq!(count(Recorded::Duplicate), 3, "{outcomes:?}");
+    assert_eq!(count(Recorded::NewSighting), 4, "{outcomes:?}");
+    let counts = store.catalog().counts().expect("counts");
+    assert_eq!((counts.items, counts.sightings), (1, 5));
+}
+
+pub fn prefix_lookup_finds_items(store: &Store) {
+    let c = store.catalog();
+    let r = sample(b"prefixed", "/p", 0);
+    c.record(r.clone()).expect("record");
+    let hex = r.item.sha256.to_hex();
+    for len in [1, 5, 12, 64] {
+        let found = c.items_with_prefix(&hex[..len], 10).expect("prefix");
+        assert_eq!(found.len(), 1, "prefix of length {len}");
+    }
+    assert!(
+        c.items_with_prefix("not hex", 10)
+            .expect("prefix")
+            .is_empty()
+    );
+    assert!(c.items_with_prefix("", 10).expect("prefix").is_empty());
+}

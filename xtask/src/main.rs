@@ -1,0 +1,180 @@
+//! Sightline developer tasks.
+//!
+//! `cargo run -p xtask -- fixtures [--out DIR] [--check]` regenerates the
+//! deterministic test fixture set (see fixtures/README.md).
+
+mod canvas;
+mod encode;
+mod exif;
+mod font;
+mod generate;
+mod hostile;
+mod incidents;
+mod noise;
+mod reposts;
+mod rng;
+mod scene;
+mod video;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+
+const USAGE: &str = "usage: cargo run -p xtask -- fixtures [--out DIR] [--check]
+
+  fixtures            regenerate every fixture into DIR (default: <workspace>/fixtures)
+  fixtures --check    regenerate into a temporary directory and fail if any
+                      Rust-generated file differs from DIR (ffmpeg-made videos
+                      are taken from DIR as they are, not re-encoded)";
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn workspace_root() -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().unwrap_or(manifest).to_path_buf()
+}
+
+fn run() -> Result<ExitCode> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut it = args.iter();
+    match it.next().map(String::as_str) {
+        Some("fixtures") => {}
+        Some("-h" | "--help") | None => {
+            println!("{USAGE}");
+            return Ok(ExitCode::SUCCESS);
+        }
+        Some(other) => bail!("unknown task {other:?}\n{USAGE}"),
+    }
+    let mut out = workspace_root().join("fixtures");
+    let mut check = false;
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--out" => out = PathBuf::from(it.next().context("--out needs a directory")?),
+            "--check" => check = true,
+            other => bail!("unknown option {other:?}\n{USAGE}"),
+        }
+    }
+    if check {
+        check_fixtures(&out)
+    } else {
+        write_fixtures(&out)
+    }
+}
+
+fn write_fixtures(out: &Path) -> Result<ExitCode> {
+    if !video::ffmpeg_available() {
+        bail!(
+            "ffmpeg not found on PATH; it is needed to encode the videos (apt-get install ffmpeg)"
+        );
+    }
+    std::fs::create_dir_all(out)?;
+    // Remove only what this generator owns, so stale files do not linger.
+    for d in generate::OWNED_DIRS {
+        let p = out.join(d);
+        if p.exists() {
+            std::fs::remove_dir_all(&p).with_context(|| format!("removing {}", p.display()))?;
+        }
+    }
+    for f in generate::OWNED_FILES {
+        let p = out.join(f);
+        if p.exists() {
+            std::fs::remove_file(&p)?;
+        }
+    }
+    let summary = generate::generate(out, generate::Videos::Encode)?;
+    println!(
+        "wrote {} files, {} bytes, to {}",
+        summary.files,
+        summary.bytes,
+        out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn check_fixtures(dir: &Path) -> Result<ExitCode> {
+    let tmp = std::env::temp_dir().join(format!("sightline-fixtures-check-{}", std::process::id()));
+    if tmp.exists() {
+        std::fs::remove_dir_all(&tmp)?;
+    }
+    std::fs::create_dir_all(&tmp)?;
+    let result = (|| -> Result<Vec<String>> {
+        generate::generate(&tmp, generate::Videos::ReuseFrom(dir.to_path_buf()))?;
+        let want = list_files(&tmp)?;
+        let have = list_files(dir)?;
+        let mut problems = Vec::new();
+        for rel in &want {
+            if generate::is_ffmpeg_output(rel) {
+                continue;
+            }
+            let a = std::fs::read(tmp.join(rel))?;
+            match std::fs::read(dir.join(rel)) {
+                Ok(b) if a == b => {}
+                Ok(_) => problems.push(format!("differs: {rel}")),
+                Err(_) => problems.push(format!("missing: {rel}")),
+            }
+        }
+        for rel in &have {
+            if !want.contains(rel) {
+                problems.push(format!("unexpected: {rel}"));
+            }
+        }
+        Ok(problems)
+    })();
+    let _ = std::fs::remove_dir_all(&tmp);
+    let problems = result?;
+    println!(
+        "note: videos made by ffmpeg ({}) are not compared, because encoder output differs between \
+         ffmpeg versions; they were taken from {} as they are and everything derived from them was checked",
+        generate::ffmpeg_outputs().join(", "),
+        dir.display()
+    );
+    if problems.is_empty() {
+        println!("fixtures are up to date");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        for p in &problems {
+            println!("{p}");
+        }
+        println!(
+            "{} fixture file(s) out of date; run `cargo run -p xtask -- fixtures`",
+            problems.len()
+        );
+        Ok(ExitCode::FAILURE)
+    }
+}
+
+/// All files under `root`, as sorted forward-slash relative paths.
+fn list_files(root: &Path) -> Result<Vec<String>> {
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) -> Result<()> {
+        for ent in std::fs::read_dir(dir)? {
+            let ent = ent?;
+            let p = ent.path();
+            if ent.file_type()?.is_dir() {
+                walk(root, &p, out)?;
+            } else {
+                let rel = p.strip_prefix(root)?;
+                let parts: Vec<String> = rel
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                    .collect();
+                out.push(parts.join("/"));
+            }
+        }
+        Ok(())
+    }
+    let mut out = Vec::new();
+    if root.exists() {
+        walk(root, root, &mut out)?;
+    }
+    out.sort();
+    Ok(out)
+}
