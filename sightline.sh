@@ -18,7 +18,12 @@ need_apt() {
   fi
 }
 
+# Build-time packages: nasm assembles libjpeg-turbo's SIMD decoder (via the
+# mozjpeg crate), which gives the exact JPEG pixels the PDQ reference hashes.
+BUILD_PACKAGES=(nasm)
+
 demo() {
+  need_apt "${BUILD_PACKAGES[@]}"
   cargo build --release -q -p sightline
   local bin=target/release/sightline
   local data="${SIGHTLINE_DATA:-$PWD/demo-data}"
@@ -48,7 +53,7 @@ TXT
 run_tests() {
   # coreutils (mkfifo) and util-linux (setpriv) are used by the tests; both
   # are essential packages on Debian, listed here so the need is written down.
-  need_apt coreutils util-linux
+  need_apt "${BUILD_PACKAGES[@]}" coreutils util-linux
   echo "==> cargo fmt --check"
   cargo fmt --all -- --check
   echo "==> cargo clippy"
@@ -60,7 +65,8 @@ run_tests() {
   local conf="${SIGHTLINE_CONFORMANCE:-$PWD/../shared/conformance}"
   if [ -d "$conf" ]; then
     echo "==> conformance suite against $conf"
-    SIGHTLINE_CONFORMANCE="$conf" cargo test -p sightline --test conformance -- --ignored
+    # Conformance tests are the workspace's only #[ignore]d tests.
+    SIGHTLINE_CONFORMANCE="$conf" cargo test --workspace -- --ignored
   else
     echo "==> conformance suite NOT run: $conf not found (it holds reference outputs that live beside the project, not in it)"
   fi

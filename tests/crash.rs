@@ -67,8 +67,24 @@ fn sigkill_at_twenty_random_points_then_rerun_ingests_everything_exactly_once() 
         &["ingest", "--json", &input.path().display().to_string()],
     );
     let full = t.elapsed();
-    let full_events = distinct.len() + accepted.len() * COPIES;
+    let reference_check = json(reference.path(), &["check", "--json"]);
+    let full_events = n(&reference_check["report"], "events") as usize;
     eprintln!("uninterrupted run: {full:?}, {full_events} events");
+    let clusters = |data: &std::path::Path| -> BTreeSet<Vec<String>> {
+        json_lines(data, &["clusters", "--json"])
+            .iter()
+            .map(|c| {
+                let mut m: Vec<String> = c["members"]
+                    .as_array()
+                    .expect("members")
+                    .iter()
+                    .map(|x| s(x, "sha256").to_string())
+                    .collect();
+                m.sort();
+                m
+            })
+            .collect()
+    };
     let listing = |data: &std::path::Path| -> BTreeSet<(String, u64)> {
         json_lines(data, &["ls", "--json"])
             .iter()
@@ -76,6 +92,11 @@ fn sigkill_at_twenty_random_points_then_rerun_ingests_everything_exactly_once() 
             .collect()
     };
     let want = listing(reference.path());
+    let want_clusters = clusters(reference.path());
+    assert!(
+        !want_clusters.is_empty(),
+        "the fixtures hold near-duplicates"
+    );
 
     // Each kill is its own experiment: a fresh store, the whole job, SIGKILL
     // at a random moment, then the same job again to completion.
@@ -134,6 +155,11 @@ fn sigkill_at_twenty_random_points_then_rerun_ingests_everything_exactly_once() 
             listing(data.path()),
             want,
             "kill {k}: same store as uninterrupted"
+        );
+        assert_eq!(
+            clusters(data.path()),
+            want_clusters,
+            "kill {k}: same clusters as uninterrupted"
         );
 
         // One more run is pure duplicates.

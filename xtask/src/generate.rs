@@ -91,6 +91,10 @@ struct Entry {
     #[serde(skip_serializing_if = "Option::is_none")]
     transform: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    photo_rect: Option<[u32; 4]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    source_rect: Option<[u32; 4]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     exif: Option<ExifExpect>,
     #[serde(skip_serializing_if = "Option::is_none")]
     contains_clip: Option<Clip>,
@@ -383,7 +387,8 @@ pub fn generate(root: &Path, videos: Videos) -> Result<Summary> {
         let ch = channel(&inc, k);
         for t in transforms.iter() {
             println!("repost    {} {}", inc.id(), t.name());
-            let c = reposts::apply(&src, *t, &ch);
+            let rp = reposts::apply(&src, *t, &ch);
+            let c = rp.canvas;
             let mut r = Rng::new(0);
             let rgb8 = c.to_rgb8(0.0, &mut r);
             let jpg = encode::jpeg(&rgb8, c.w as u32, c.h as u32, t.quality(), None)?;
@@ -396,6 +401,8 @@ pub fn generate(root: &Path, videos: Videos) -> Result<Summary> {
             e.incident = Some(inc.id());
             e.derived_from = Some(orig_rel.clone());
             e.transform = Some(t.name());
+            e.photo_rect = rp.photo_rect;
+            e.source_rect = rp.source_rect;
             if *t == Transform::Shrink && truncate_source.is_none() {
                 truncate_source = Some(jpg.clone());
             }
@@ -720,6 +727,8 @@ A JSON array with one object per media file, sorted by `path`:
 | `duration_s` | videos: frame count / 25 fps, as encoded; containers may report a few ms more or less |
 | `incident` | the incident the scene is themed on, `<place-slug>-<YYYY-MM-DD>` |
 | `derived_from`, `transform` | re-posts: the original they were made from and how (`recompress`, `shrink`, `crop`, `watermark`, `letterbox`, `screenshot`, `mirror`, `exact-copy`) |
+| `photo_rect` | `letterbox` and `screenshot` re-posts: `[x, y, w, h]`, the pixels of the re-post that show the photo (scaled to the frame's width), exactly as the generator placed it, clipped to what is visible |
+| `source_rect` | `crop` re-posts: `[x, y, w, h]`, the rectangle of the original that the re-post shows |
 | `exif` | what a reader should get back from the file's EXIF: `make`, `model`, `datetime_original` (local), `offset_time_original`, `subsec_time_original`, and `gps` {`lat`, `lon` (signed decimal degrees: exactly what the stored degree/minute/second rationals encode, rounded to 7 decimals), `alt` (metres above sea level)} |
 | `contains_clip` | the compilation only: `source` video, `source_start_s`, and `start_s`/`duration_s` of the copied section inside the compilation (the frames are rendered identically, then re-encoded) |
 "#;

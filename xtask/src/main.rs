@@ -26,7 +26,11 @@ const USAGE: &str = "usage: cargo run -p xtask -- fixtures [--out DIR] [--check]
   fixtures            regenerate every fixture into DIR (default: <workspace>/fixtures)
   fixtures --check    regenerate into a temporary directory and fail if any
                       Rust-generated file differs from DIR (ffmpeg-made videos
-                      are taken from DIR as they are, not re-encoded)";
+                      are taken from DIR as they are, not re-encoded)
+  fixtures --reuse-videos
+                      regenerate everything except the ffmpeg-made videos, which
+                      are kept as they are in DIR (no ffmpeg needed; use it to
+                      update expected.json and README.md without re-encoding)";
 
 fn main() -> ExitCode {
     match run() {
@@ -56,15 +60,19 @@ fn run() -> Result<ExitCode> {
     }
     let mut out = workspace_root().join("fixtures");
     let mut check = false;
+    let mut reuse = false;
     while let Some(a) = it.next() {
         match a.as_str() {
             "--out" => out = PathBuf::from(it.next().context("--out needs a directory")?),
             "--check" => check = true,
+            "--reuse-videos" => reuse = true,
             other => bail!("unknown option {other:?}\n{USAGE}"),
         }
     }
     if check {
         check_fixtures(&out)
+    } else if reuse {
+        rewrite_reusing_videos(&out)
     } else {
         write_fixtures(&out)
     }
@@ -100,6 +108,36 @@ fn write_fixtures(out: &Path) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Regenerate into a temporary directory with the videos taken from `dir`,
+/// then copy every generated file into `dir`.
+fn rewrite_reusing_videos(dir: &Path) -> Result<ExitCode> {
+    let tmp = std::env::temp_dir().join(format!("sightline-fixtures-reuse-{}", std::process::id()));
+    if tmp.exists() {
+        std::fs::remove_dir_all(&tmp)?;
+    }
+    std::fs::create_dir_all(&tmp)?;
+    let result = (|| -> Result<generate::Summary> {
+        let summary = generate::generate(&tmp, generate::Videos::ReuseFrom(dir.to_path_buf()))?;
+        for rel in list_files(&tmp)? {
+            let to = dir.join(&rel);
+            if let Some(d) = to.parent() {
+                std::fs::create_dir_all(d)?;
+            }
+            std::fs::copy(tmp.join(&rel), &to).with_context(|| format!("writing {}", to.display()))?;
+        }
+        Ok(summary)
+    })();
+    let _ = std::fs::remove_dir_all(&tmp);
+    let summary = result?;
+    println!(
+        "wrote {} files, {} bytes, to {} (videos kept as they were)",
+        summary.files,
+        summary.bytes,
+        dir.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
 fn check_fixtures(dir: &Path) -> Result<ExitCode> {
     let tmp = std::env::temp_dir().join(format!("sightline-fixtures-check-{}", std::process::id()));
     if tmp.exists() {
@@ -123,7 +161,9 @@ fn check_fixtures(dir: &Path) -> Result<ExitCode> {
             }
         }
         for rel in &have {
-            if !want.contains(rel) {
+            // Expectations made by reference tools from the fixtures (e.g.
+            // `expected-pdq.csv` from the PDQ oracle) live beside them.
+            if !want.contains(rel) && !is_oracle_output(rel) {
                 problems.push(format!("unexpected: {rel}"));
             }
         }
@@ -177,4 +217,10 @@ fn list_files(root: &Path) -> Result<Vec<String>> {
     }
     out.sort();
     Ok(out)
+}
+
+/// Files in `fixtures/` that reference tools compute from the fixtures, not
+/// this generator: `expected-<tool>.csv`.
+fn is_oracle_output(rel: &str) -> bool {
+    rel.starts_with("expected-") && rel.ends_with(".csv") && !rel.contains('/')
 }

@@ -51,19 +51,69 @@ pub struct Channel {
     pub colour: Rgb,
 }
 
-pub fn apply(src: &Canvas, t: Transform, ch: &Channel) -> Canvas {
+/// A re-post and where its photo is, as the generator placed it.
+pub struct Repost {
+    pub canvas: Canvas,
+    /// Letterbox and screenshot: the rectangle `[x, y, w, h]` of the re-post
+    /// that shows the (scaled) photo, clipped to the frame.
+    pub photo_rect: Option<[u32; 4]>,
+    /// Crop: the rectangle `[x, y, w, h]` of the original that the re-post
+    /// shows.
+    pub source_rect: Option<[u32; 4]>,
+}
+
+impl Repost {
+    fn plain(canvas: Canvas) -> Self {
+        Repost {
+            canvas,
+            photo_rect: None,
+            source_rect: None,
+        }
+    }
+}
+
+/// `[x, y, w, h]` of a `w` × `h` image pasted at (`x`, `y`), clipped to the
+/// rows `[0, max_y)` and columns `[0, max_x)`.
+fn clip_rect(x: i64, y: i64, w: usize, h: usize, max_x: usize, max_y: usize) -> [u32; 4] {
+    let x0 = x.max(0);
+    let y0 = y.max(0);
+    let x1 = (x + w as i64).min(max_x as i64).max(x0);
+    let y1 = (y + h as i64).min(max_y as i64).max(y0);
+    [x0 as u32, y0 as u32, (x1 - x0) as u32, (y1 - y0) as u32]
+}
+
+pub fn apply(src: &Canvas, t: Transform, ch: &Channel) -> Repost {
     match t {
-        Transform::Recompress => src.clone(),
-        Transform::Shrink => src.resize(src.w / 2, src.h / 2),
+        Transform::Recompress => Repost::plain(src.clone()),
+        Transform::Shrink => Repost::plain(src.resize(src.w / 2, src.h / 2)),
         Transform::Crop => {
             let cw = (src.w * 3).div_ceil(4);
             let chh = (src.h * 3).div_ceil(4);
-            src.crop((src.w - cw) / 2, (src.h - chh) / 2, cw, chh)
+            let (x, y) = ((src.w - cw) / 2, (src.h - chh) / 2);
+            Repost {
+                canvas: src.crop(x, y, cw, chh),
+                photo_rect: None,
+                source_rect: Some([x as u32, y as u32, cw as u32, chh as u32]),
+            }
         }
-        Transform::Watermark => watermark(src, ch),
-        Transform::Letterbox => letterbox(src, ch),
-        Transform::Screenshot => screenshot(src, ch),
-        Transform::Mirror => src.flip_h(),
+        Transform::Watermark => Repost::plain(watermark(src, ch)),
+        Transform::Letterbox => {
+            let (canvas, rect) = letterbox(src, ch);
+            Repost {
+                canvas,
+                photo_rect: Some(rect),
+                source_rect: None,
+            }
+        }
+        Transform::Screenshot => {
+            let (canvas, rect) = screenshot(src, ch);
+            Repost {
+                canvas,
+                photo_rect: Some(rect),
+                source_rect: None,
+            }
+        }
+        Transform::Mirror => Repost::plain(src.flip_h()),
     }
 }
 
@@ -117,7 +167,7 @@ fn fit_width(src: &Canvas, w: usize) -> Canvas {
     src.resize(w, h)
 }
 
-fn letterbox(src: &Canvas, ch: &Channel) -> Canvas {
+fn letterbox(src: &Canvas, ch: &Channel) -> (Canvas, [u32; 4]) {
     let (fw, fh) = (1080usize, 1920usize);
     let fg = fit_width(src, fw);
     let landscape = src.w > src.h;
@@ -136,6 +186,7 @@ fn letterbox(src: &Canvas, ch: &Channel) -> Canvas {
     };
     let y = (fh as i64 - fg.h as i64) / 2;
     c.paste(&fg, 0, y);
+    let rect = clip_rect(0, y, fg.w, fg.h, fw, fh);
     // Story UI: progress segments, avatar and name.
     let seg_w = (fw as f32 - 48.0) / 3.0;
     for k in 0..3 {
@@ -168,7 +219,7 @@ fn letterbox(src: &Canvas, ch: &Channel) -> Canvas {
         rgb(220, 220, 220),
         0.8,
     );
-    c
+    (c, rect)
 }
 
 fn heart(c: &mut Canvas, x: f32, y: f32, r: f32, col: Rgb) {
@@ -178,7 +229,7 @@ fn heart(c: &mut Canvas, x: f32, y: f32, r: f32, col: Rgb) {
     c.line((x + r, y + r * 0.1), (x, y + r * 1.1), 4.0, col, 1.0);
 }
 
-fn screenshot(src: &Canvas, ch: &Channel) -> Canvas {
+fn screenshot(src: &Canvas, ch: &Channel) -> (Canvas, [u32; 4]) {
     let (sw, sh) = (1080usize, 2340usize);
     let bg = rgb(16, 16, 18);
     let fg = rgb(240, 240, 240);
@@ -240,6 +291,9 @@ fn screenshot(src: &Canvas, ch: &Channel) -> Canvas {
     // The photo, full width.
     let photo = fit_width(src, sw);
     c.paste(&photo, 0, y as i64);
+    // The bottom navigation bar is drawn over anything below it.
+    let nav_top = sh - 150;
+    let rect = clip_rect(0, y as i64, photo.w, photo.h, sw, nav_top);
     y += photo.h as f32 + 40.0;
     // Action bar.
     heart(&mut c, 74.0, y + 16.0, 26.0, fg);
@@ -334,5 +388,5 @@ fn screenshot(src: &Canvas, ch: &Channel) -> Canvas {
         rgb(220, 220, 220),
         1.0,
     );
-    c
+    (c, rect)
 }

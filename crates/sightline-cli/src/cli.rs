@@ -30,6 +30,35 @@ pub enum Command {
     Rebuild(JsonArg),
     /// Print the audit trail, oldest first
     History(JsonArg),
+    /// Fingerprint files without storing them: SHA-256, PDQ (+ dihedral), aHash, dHash, pHash, blockhash
+    Fingerprint(FingerprintArgs),
+    /// Find stored near-duplicates of a file or of a stored item
+    Similar(SimilarArgs),
+    /// List clusters of near-duplicates, each with its likely original (earliest seen)
+    Clusters(JsonArg),
+    /// Fingerprint stored images that have no fingerprints yet and recompute every cluster
+    Reindex(JsonArg),
+}
+
+#[derive(Debug, Args)]
+pub struct FingerprintArgs {
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// One JSON object per line
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SimilarArgs {
+    /// A file to look for, or the id (sha-256 or unique prefix) of a stored item
+    pub target: String,
+    /// Largest PDQ Hamming distance (of 256 bits) that counts as a match
+    #[arg(long, default_value_t = 31, value_parser = clap::value_parser!(u32).range(0..=256))]
+    pub max_distance: u32,
+    /// One JSON object per line
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

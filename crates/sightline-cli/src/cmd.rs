@@ -21,6 +21,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Check(args) => check(&open(&dir)?, args.json),
         Command::Rebuild(args) => rebuild(&dir, args.json),
         Command::History(args) => history(&open(&dir)?, args.json),
+        Command::Fingerprint(args) => crate::similar::fingerprint(args),
+        Command::Similar(args) => crate::similar::similar(&open(&dir)?, args),
+        Command::Clusters(args) => crate::similar::clusters(&open(&dir)?, args.json),
+        Command::Reindex(args) => crate::similar::reindex(&open(&dir)?, args.json),
     }
 }
 
@@ -107,7 +111,7 @@ fn ingest(dir: &std::path::Path, args: IngestArgs) -> anyhow::Result<ExitCode> {
 
 /// The account running this process: `$USER`, `$LOGNAME`, else the name
 /// `/etc/passwd` gives our uid, else `uid-N`.
-fn current_user() -> String {
+pub(crate) fn current_user() -> String {
     use std::os::unix::fs::MetadataExt;
     for var in ["USER", "LOGNAME"] {
         if let Ok(v) = std::env::var(var)
@@ -203,28 +207,17 @@ fn ls(store: &Store, json: bool) -> anyhow::Result<ExitCode> {
 }
 
 fn show(store: &Store, args: ShowArgs) -> anyhow::Result<ExitCode> {
-    let id = args.id.trim();
-    if id.len() < 4 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
-        bail!(
-            "item id must be at least 4 hex characters of a sha-256, got {:?}",
-            safe(id)
-        );
-    }
-    let found = store.catalog().items_with_prefix(id, 10)?;
-    let item = match found.as_slice() {
-        [] => bail!("no item with id {id}"),
-        [one] => one.clone(),
-        many => bail!(
-            "id {id} is ambiguous: {}",
-            many.iter()
-                .map(|i| i.sha256.short())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    };
+    let item = crate::similar::resolve(store, &args.id)?;
     let sightings = store.catalog().sightings_of(&item.sha256)?;
+    let fingerprints = store.catalog().fingerprints(&item.sha256)?;
+    let cluster = store.catalog().cluster_of(&item.sha256)?;
     if args.json {
-        json_line(&serde_json::json!({ "item": item, "sightings": sightings }))?;
+        json_line(&serde_json::json!({
+            "item": item,
+            "sightings": sightings,
+            "fingerprints": fingerprints,
+            "cluster": cluster,
+        }))?;
         return Ok(ExitCode::SUCCESS);
     }
     say!("item {}", item.sha256);
@@ -249,6 +242,16 @@ fn show(store: &Store, args: ShowArgs) -> anyhow::Result<ExitCode> {
     }
     say!("  first seen  {}", item.first_collected_at.to_rfc3339());
     say!("  blob        {}", blob_hint(store, &item.sha256));
+    if let Some(fp) = &fingerprints {
+        say!("  pdq         {} quality {}", fp.pdq.hash, fp.pdq.quality);
+        say!("  phash       {}  dhash {}", fp.phash, fp.dhash);
+    }
+    if let Some(c) = cluster {
+        say!(
+            "  cluster     {c} (sightline clusters; sightline similar {})",
+            item.sha256.short()
+        );
+    }
     say!("sightings ({}):", sightings.len());
     for s in &sightings {
         say!(
@@ -336,9 +339,10 @@ fn check(store: &Store, json: bool) -> anyhow::Result<ExitCode> {
 fn rebuild(dir: &std::path::Path, json: bool) -> anyhow::Result<ExitCode> {
     let store = Store::rebuild_embedded(dir)
         .with_context(|| format!("cannot rebuild the catalog in {}", dir.display()))?;
+    let clusters = sightline_ingest::similar::recluster(store.catalog())?;
     let counts = store.catalog().counts()?;
     if json {
-        json_line(&serde_json::json!({ "rebuilt": counts }))?;
+        json_line(&serde_json::json!({ "rebuilt": counts, "clusters": clusters }))?;
     } else {
         say!(
             "rebuilt the catalog from the journal: {} items, {} sightings, {} events",
@@ -382,6 +386,12 @@ fn print_event(ev: &sightline_core::AuditEvent, json: bool) -> anyhow::Result<()
             sighting.id.short(),
             sighting.item.short(),
             safe(&sighting.source.locator)
+        ),
+        Event::FingerprintsComputed { item, fingerprints } => format!(
+            "fingerprinted {} (pdq {} quality {})",
+            item.short(),
+            fingerprints.pdq.hash.get(..16).unwrap_or("?"),
+            fingerprints.pdq.quality
         ),
     };
     say!(

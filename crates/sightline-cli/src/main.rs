@@ -5,6 +5,7 @@
 mod cli;
 mod cmd;
 mod output;
+mod similar;
 
 use std::process::ExitCode;
 

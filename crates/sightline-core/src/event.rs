@@ -1,7 +1,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::{EvidenceItem, Sha256, Sighting};
+use crate::{EvidenceItem, Fingerprints, Sha256, Sighting};
 
 /// The `prev` of the first event in a journal.
 pub const GENESIS: Sha256 = Sha256([0; 32]);
@@ -31,6 +31,11 @@ pub enum Event {
     ItemPreserved { item: EvidenceItem },
     /// The item was seen somewhere (again).
     SightingRecorded { sighting: Box<Sighting> },
+    /// The item's pixels were fingerprinted.
+    FingerprintsComputed {
+        item: Sha256,
+        fingerprints: Box<Fingerprints>,
+    },
 }
 
 impl Event {
@@ -38,6 +43,7 @@ impl Event {
         match self {
             Event::ItemPreserved { .. } => "item_preserved",
             Event::SightingRecorded { .. } => "sighting_recorded",
+            Event::FingerprintsComputed { .. } => "fingerprints_computed",
         }
     }
 }

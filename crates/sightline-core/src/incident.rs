@@ -6,19 +6,51 @@ use serde::{Deserialize, Serialize};
 
 use crate::Sha256;
 
-/// Perceptual and exact fingerprints of an item's pixels.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// A PDQ hash with its quality, as ThreatExchange exchanges them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PdqFingerprint {
+    /// 64 hex characters, as the reference `Hash256::format()` prints them.
+    pub hash: String,
+    /// 0..=100; matches are trusted only at 50 and above.
+    pub quality: u8,
+}
+
+/// A hash of part of an image (the photo inside a screenshot, the picture
+/// without its letterbox bars), with where that part is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegionFingerprint {
+    /// What the region is, e.g. `borderless`, `screenshot-photo`.
+    pub kind: String,
+    /// x, y, width, height in pixels of the decoded image.
+    pub rect: [u32; 4],
+    pub pdq: PdqFingerprint,
+}
+
+/// Perceptual fingerprints of an image's pixels.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Fingerprints {
-    /// PDQ hash as 64 hex characters, as ThreatExchange writes it.
-    pub pdq: Option<String>,
-    /// PDQ quality, 0..=100.
-    pub pdq_quality: Option<u8>,
-    #[serde(default)]
+    /// How the pixels were decoded for hashing: `te` is exactly what the
+    /// reference tooling (python-threatexchange) decodes.
+    pub mode: String,
+    pub width: u32,
+    pub height: u32,
+    /// Frames in an animated image (the first is hashed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frames: Option<u32>,
+    /// EXIF orientation found in the file; recorded, not applied (as the
+    /// reference does not apply it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub orientation: Option<u16>,
+    pub pdq: PdqFingerprint,
+    /// PDQ of the seven other dihedral transforms: r90, r180, r270, flipx,
+    /// flipy, flipplus1, flipminus1.
     pub pdq_dihedral: Vec<String>,
-    pub ahash: Option<String>,
-    pub dhash: Option<String>,
-    pub phash: Option<String>,
-    pub blockhash: Option<String>,
+    pub ahash: String,
+    pub dhash: String,
+    pub phash: String,
+    pub blockhash: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub regions: Vec<RegionFingerprint>,
 }
 
 /// One thing an analyst should notice about a file's metadata.

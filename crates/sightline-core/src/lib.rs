@@ -24,8 +24,8 @@ mod sighting;
 pub use event::{AuditEvent, Event, GENESIS};
 pub use hash::{ParseHashError, Sha256, Sha256Hasher};
 pub use incident::{
-    Attachment, AttachmentStatus, Fingerprints, Incident, MetaFlag, Metadata, ReviewDecision,
-    ReviewVerdict,
+    Attachment, AttachmentStatus, Fingerprints, Incident, MetaFlag, Metadata, PdqFingerprint,
+    RegionFingerprint, ReviewDecision, ReviewVerdict,
 };
 pub use item::EvidenceItem;
 pub use media::MediaKind;

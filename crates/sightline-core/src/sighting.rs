@@ -144,6 +144,15 @@ pub struct Sighting {
 }
 
 impl Sighting {
+    /// When this sighting dates the media: the post time if it is a full
+    /// RFC 3339 time with an offset, else when it was collected.
+    pub fn seen_at(&self) -> DateTime<Utc> {
+        self.posted_at
+            .as_deref()
+            .and_then(|p| DateTime::parse_from_rfc3339(p.trim()).ok())
+            .map_or(self.collected_at, |t| t.with_timezone(&Utc))
+    }
+
     /// The key this sighting's id must equal.
     pub fn key(&self) -> SightingKey<'_> {
         SightingKey {
@@ -179,6 +188,33 @@ mod tests {
         assert_ne!(key(&a, "/x/1.jpg", None), key(&a, "/x/2.jpg", None));
         assert_ne!(key(&a, "/x/1.jpg", None), key(&b, "/x/1.jpg", None));
         assert_ne!(key(&a, "/x/1.jpg", None), key(&a, "/x/1.jpg", Some("7")));
+    }
+
+    #[test]
+    fn seen_at_prefers_a_parseable_post_time() {
+        let item = Sha256::of(b"x");
+        let collected: DateTime<Utc> = "2024-03-23T10:00:00Z".parse().expect("time");
+        let mut s = Sighting {
+            id: key(&item, "/x", None),
+            item,
+            source: Source::file("/x"),
+            platform: None,
+            post_id: None,
+            author: None,
+            caption: None,
+            posted_at: Some("2024-03-22T20:15:00+03:00".into()),
+            collected_at: collected,
+            collector: "t".into(),
+            tool: Tool {
+                name: "t".into(),
+                version: "0".into(),
+            },
+            job_id: "j".into(),
+            received_sha256: item,
+        };
+        assert_eq!(s.seen_at().to_rfc3339(), "2024-03-22T17:15:00+00:00");
+        s.posted_at = Some("yesterday evening".into());
+        assert_eq!(s.seen_at(), collected);
     }
 
     #[test]

@@ -13,6 +13,7 @@
 
 mod error;
 pub mod preserve;
+pub mod similar;
 pub mod walk;
 
 use std::path::PathBuf;
@@ -37,6 +38,8 @@ pub struct IngestOptions {
     pub limits: Limits,
     /// Files larger than this are refused before reading.
     pub max_file_bytes: u64,
+    /// Images larger than this (in bytes) are kept but not decoded.
+    pub max_decode_bytes: u64,
     /// Preserve workers (hashing and validating run in parallel).
     pub workers: usize,
 }
@@ -52,6 +55,7 @@ impl IngestOptions {
             job_id: job_id.into(),
             limits: Limits::default(),
             max_file_bytes: 8 << 30,
+            max_decode_bytes: 256 << 20,
             workers: std::thread::available_parallelism().map_or(2, |n| n.get().min(4)),
         }
     }
@@ -73,6 +77,13 @@ pub enum Outcome {
         sha256: Sha256,
         /// Bytes newly written to the blob store (0 for a known file).
         bytes: u64,
+        /// Near-duplicates already in the store that a new item matched.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        similar: Vec<similar::Match>,
+        /// Set when the item was recorded but could not be clustered
+        /// (`sightline reindex` recomputes clusters).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        cluster_error: Option<String>,
     },
     Rejected {
         code: &'static str,
@@ -101,6 +112,8 @@ pub struct Summary {
     pub duplicates: u64,
     pub rejected: u64,
     pub bytes_preserved: u64,
+    /// New items that matched a stored near-duplicate.
+    pub near_duplicates: u64,
     pub rejections: Vec<Rejection>,
     /// Every file and its outcome, in the order recorded.
     pub outcomes: Vec<FileOutcome>,
@@ -124,6 +137,8 @@ impl Observer for Quiet {}
 pub enum RunError {
     #[error("a pipeline thread died: {0}")]
     Thread(String),
+    #[error("cannot load the near-duplicate index: {0}")]
+    Index(#[from] sightline_store::StoreError),
 }
 
 /// What a preserve worker hands to the record stage.
@@ -149,6 +164,7 @@ pub fn ingest_paths(
 ) -> Result<Summary, RunError> {
     let started_at = Utc::now();
     let clock = Instant::now();
+    let mut matcher = similar::open_matcher(store.catalog())?;
     let workers = opts.workers.max(1);
     let (work_tx, work_rx) = bounded::<walk::Found>(workers * 4);
     let (done_tx, done_rx) = bounded::<Preserved>(workers * 4);
@@ -165,6 +181,7 @@ pub fn ingest_paths(
         duplicates: 0,
         rejected: 0,
         bytes_preserved: 0,
+        near_duplicates: 0,
         rejections: Vec::new(),
         outcomes: Vec::new(),
     };
@@ -214,13 +231,13 @@ pub fn ingest_paths(
                         Err(_) => walking = false,
                     },
                     recv(done_rx) -> msg => match msg {
-                        Ok(p) => record(store, p, &mut summary, observer),
+                        Ok(p) => record(store, &mut matcher, p, &mut summary, observer),
                         Err(_) => break,
                     },
                 }
             } else {
                 match done_rx.recv() {
-                    Ok(p) => record(store, p, &mut summary, observer),
+                    Ok(p) => record(store, &mut matcher, p, &mut summary, observer),
                     Err(_) => break,
                 }
             }
@@ -253,14 +270,20 @@ fn rejected(path: String, e: &IngestError) -> FileOutcome {
 }
 
 /// Stage 3 for one file: commit, count, tell the observer.
-fn record(store: &Store, p: Preserved, summary: &mut Summary, observer: &mut dyn Observer) {
-    let outcome = commit(store, p);
+fn record(
+    store: &Store,
+    matcher: &mut similar::Matcher,
+    p: Preserved,
+    summary: &mut Summary,
+    observer: &mut dyn Observer,
+) {
+    let outcome = commit(store, matcher, p);
     tally(summary, &outcome);
     observer.finished(&outcome);
     summary.outcomes.push(outcome);
 }
 
-fn commit(store: &Store, p: Preserved) -> FileOutcome {
+fn commit(store: &Store, matcher: &mut similar::Matcher, p: Preserved) -> FileOutcome {
     match p {
         Preserved::Rejected(outcome) => outcome,
         Preserved::Ready {
@@ -269,16 +292,32 @@ fn commit(store: &Store, p: Preserved) -> FileOutcome {
             bytes,
         } => {
             let sha256 = record.item.sha256;
-            match store.catalog().record(*record) {
-                Ok(recorded) => FileOutcome {
-                    path,
-                    result: Outcome::Recorded {
-                        recorded,
-                        sha256,
-                        bytes,
-                    },
+            let fingerprints = record.fingerprints.clone();
+            let recorded = match store.catalog().record(*record) {
+                Ok(r) => r,
+                Err(e) => return rejected(path, &IngestError::Store(e)),
+            };
+            // A new item joins the clusters of what it matches. Clusters are
+            // derived data: if this fails the record stands and `sightline
+            // reindex` recomputes them.
+            let (mut similar, mut cluster_error) = (Vec::new(), None);
+            if recorded == Recorded::NewItem
+                && let Some(fp) = &fingerprints
+            {
+                match similar::cluster_new(store.catalog(), matcher, sha256, fp) {
+                    Ok(found) => similar = found,
+                    Err(e) => cluster_error = Some(e.to_string()),
+                }
+            }
+            FileOutcome {
+                path,
+                result: Outcome::Recorded {
+                    recorded,
+                    sha256,
+                    bytes,
+                    similar,
+                    cluster_error,
                 },
-                Err(e) => rejected(path, &IngestError::Store(e)),
             }
         }
     }
@@ -288,9 +327,15 @@ fn tally(s: &mut Summary, o: &FileOutcome) {
     s.files += 1;
     match &o.result {
         Outcome::Recorded {
-            recorded, bytes, ..
+            recorded,
+            bytes,
+            similar,
+            ..
         } => {
             s.bytes_preserved += bytes;
+            if !similar.is_empty() {
+                s.near_duplicates += 1;
+            }
             match recorded {
                 Recorded::NewItem => s.new_items += 1,
                 Recorded::NewSighting => s.new_sightings += 1,
@@ -305,5 +350,27 @@ fn tally(s: &mut Summary, o: &FileOutcome) {
                 reason: reason.clone(),
             });
         }
+    }
+}
+
+/// The domain form of a media-crate fingerprint.
+pub fn fingerprints_of(fp: &sightline_media::ImageFingerprint) -> sightline_core::Fingerprints {
+    use sightline_core::PdqFingerprint;
+    sightline_core::Fingerprints {
+        mode: fp.mode.to_string(),
+        width: fp.width,
+        height: fp.height,
+        frames: fp.frames,
+        orientation: fp.orientation,
+        pdq: PdqFingerprint {
+            hash: fp.pdq.hash.to_string(),
+            quality: fp.pdq.quality,
+        },
+        pdq_dihedral: fp.pdq_dihedral.iter().map(ToString::to_string).collect(),
+        ahash: fp.ahash.clone(),
+        dhash: fp.dhash.clone(),
+        phash: fp.phash.clone(),
+        blockhash: fp.blockhash.clone(),
+        regions: Vec::new(),
     }
 }

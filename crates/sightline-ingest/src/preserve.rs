@@ -2,12 +2,14 @@
 //! validate them, and prepare the record that will make them evidence.
 
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::Path;
 
 use chrono::Utc;
-use sightline_core::{EvidenceItem, Sighting, SightingKey, Source, SourceKind};
+use sightline_core::{
+    EvidenceItem, Fingerprints, MediaKind, Sighting, SightingKey, Source, SourceKind,
+};
 use sightline_media::probe;
 use sightline_store::{Record, Store};
 
@@ -62,12 +64,22 @@ pub fn preserve(
     let staged = stager.finish()?;
     let sha = staged.sha256();
 
+    let mut fingerprints = None;
     let item = match store.catalog().item(&sha)? {
-        // Known bytes were validated when first preserved.
+        // Known bytes were validated (and fingerprinted) when first preserved.
         Some(item) => item,
         None => {
             let mut f = staged.reopen()?;
             let info = probe(&mut f, staged.size(), &opts.limits)?;
+            let mut warnings = info.warnings;
+            if info.format.kind() == MediaKind::Image {
+                match fingerprint_file(&mut f, staged.size(), opts) {
+                    Ok(fp) => fingerprints = Some(fp),
+                    // The bytes are still evidence: keep them, say why
+                    // they have no fingerprints.
+                    Err(reason) => warnings.push(format!("not fingerprinted: {reason}")),
+                }
+            }
             EvidenceItem {
                 sha256: sha,
                 size: staged.size(),
@@ -77,7 +89,7 @@ pub fn preserve(
                 width: info.width,
                 height: info.height,
                 trailing_bytes: info.trailing_bytes,
-                warnings: info.warnings,
+                warnings,
                 first_collected_at: collected_at,
             }
         }
@@ -111,9 +123,26 @@ pub fn preserve(
     let record = Record {
         item,
         sighting,
+        fingerprints,
         actor: opts.collector.clone(),
     };
     Ok((record, if stored_new { size } else { 0 }))
+}
+
+/// Decode the staged image once and compute every fingerprint from it.
+fn fingerprint_file(f: &mut File, size: u64, opts: &IngestOptions) -> Result<Fingerprints, String> {
+    if size > opts.max_decode_bytes {
+        return Err(format!(
+            "file is {size} bytes, over the {}-byte decode limit",
+            opts.max_decode_bytes
+        ));
+    }
+    let mut bytes = Vec::with_capacity(size as usize);
+    f.seek(SeekFrom::Start(0))
+        .and_then(|_| f.read_to_end(&mut bytes))
+        .map_err(|e| format!("cannot reread the staged copy: {e}"))?;
+    let fp = sightline_media::fingerprint_image(&bytes, &opts.limits).map_err(|e| e.to_string())?;
+    Ok(crate::fingerprints_of(&fp))
 }
 
 /// Open without blocking (a FIFO must not hang the batch) and insist on a

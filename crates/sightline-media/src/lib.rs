@@ -31,10 +31,14 @@
 mod bmff;
 mod bmp;
 mod crc32;
+pub mod decode;
 mod ebml;
+pub mod fingerprint;
 mod gif;
 mod jpeg;
+pub mod pdq;
 mod png;
+pub mod regions;
 mod riff;
 mod sniff;
 mod source;
@@ -43,6 +47,11 @@ mod tiff;
 use std::fmt;
 use std::io::{Read, Seek};
 
+pub use decode::{DecodeError, DecodeMode, Decoded, DecodedRgb, Pixels, decode, decode_pixels};
+pub use fingerprint::{
+    FingerprintError, Fingerprinter, ImageFingerprint, ImgHashes, fingerprint_image,
+};
+pub use pdq::{Pdq, PdqDihedral, PdqHash, hamming, pdq_dihedral_from_rgb, pdq_from_rgb};
 pub use sightline_core::MediaKind;
 pub use sniff::{Sniffed, sniff};
 

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use sightline_core::{AuditEvent, EvidenceItem, Sha256, Sighting, SightingId};
+use sightline_core::{AuditEvent, EvidenceItem, Fingerprints, Sha256, Sighting, SightingId};
 
 use crate::error::Result;
 
@@ -12,6 +12,9 @@ use crate::error::Result;
 pub struct Record {
     pub item: EvidenceItem,
     pub sighting: Sighting,
+    /// Fingerprints of the item's pixels, recorded if the catalog has none
+    /// for it yet.
+    pub fingerprints: Option<Fingerprints>,
     /// Who is responsible for this change, for the audit trail.
     pub actor: String,
 }
@@ -28,11 +31,30 @@ pub enum Recorded {
     Duplicate,
 }
 
+/// One PDQ hash stored for an item: slot 0 is the whole image, slots 1.. its
+/// regions in the order of `Fingerprints::regions`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PdqEntry {
+    pub item: Sha256,
+    pub slot: u8,
+    pub hash: [u8; 32],
+    pub quality: u8,
+}
+
+/// A group of items that are near-duplicates of each other.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Cluster {
+    pub id: u64,
+    pub members: Vec<Sha256>,
+}
+
 /// Totals for a quick look.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Counts {
     pub items: u64,
     pub sightings: u64,
+    /// Items with fingerprints.
+    pub fingerprinted: u64,
     pub events: u64,
 }
 
@@ -60,6 +82,33 @@ pub trait Catalog: Send + Sync + fmt::Debug {
     /// Every sighting, ordered by id.
     fn sightings(&self) -> Result<Box<dyn Iterator<Item = Result<Sighting>> + '_>>;
     fn counts(&self) -> Result<Counts>;
+    fn fingerprints(&self, sha: &Sha256) -> Result<Option<Fingerprints>>;
+    /// Record fingerprints for an item that has none (e.g. one preserved
+    /// before fingerprinting existed). Returns `false` if it already had some.
+    fn add_fingerprints(
+        &self,
+        item: &Sha256,
+        fingerprints: Fingerprints,
+        actor: &str,
+    ) -> Result<bool>;
+    /// Every stored PDQ hash, compactly, for building a search index.
+    fn pdq_entries(&self) -> Result<Box<dyn Iterator<Item = Result<PdqEntry>> + '_>>;
+
+    /// Put `item` in one cluster with every item in `matches`, merging the
+    /// clusters they were in. Clusters are derived from fingerprints (the
+    /// same fingerprints always give the same groups), so they are kept as an
+    /// index, not as audit events. Clears the item from
+    /// `pending_clusters`. Returns the cluster id, or `None` when `matches`
+    /// is empty and the item stays alone.
+    fn link(&self, item: &Sha256, matches: &[Sha256]) -> Result<Option<u64>>;
+    fn cluster_of(&self, sha: &Sha256) -> Result<Option<u64>>;
+    /// Every cluster (two or more members), members ordered by address.
+    fn clusters(&self) -> Result<Vec<Cluster>>;
+    /// Items fingerprinted but not yet linked (`link` clears them); after a
+    /// crash between recording and clustering, these are caught up.
+    fn pending_clusters(&self) -> Result<Vec<Sha256>>;
+    /// Forget every cluster (before recomputing them).
+    fn clear_clusters(&self) -> Result<()>;
     /// The audit trail, oldest first, with its chain verified as it is read.
     fn history(&self, each: &mut dyn FnMut(&AuditEvent) -> Result<()>) -> Result<()>;
     /// Make everything recorded so far durable in the catalog's own files

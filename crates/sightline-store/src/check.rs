@@ -156,7 +156,7 @@ pub(crate) fn run(
     }
 
     // 5. The history is an unbroken chain that says the same as the catalog.
-    let (mut preserved, mut recorded) = (0u64, 0u64);
+    let (mut preserved, mut recorded, mut fingerprinted) = (0u64, 0u64, 0u64);
     let mut seen_sightings = HashSet::new();
     let mut duplicate_sightings = 0u64;
     let history = catalog.history(&mut |ev| {
@@ -169,6 +169,7 @@ pub(crate) fn run(
                     duplicate_sightings += 1;
                 }
             }
+            Event::FingerprintsComputed { .. } => fingerprinted += 1,
         }
         Ok(())
     });
@@ -189,6 +190,17 @@ pub(crate) fn run(
             format!(
                 "history has {preserved} items and {recorded} sightings; catalog has {} and {sightings}",
                 report.items
+            ),
+        );
+    }
+
+    let stored_fingerprints = catalog.counts()?.fingerprinted;
+    if fingerprinted != stored_fingerprints {
+        report.push(
+            Severity::Error,
+            "history-mismatch",
+            format!(
+                "history fingerprinted {fingerprinted} items; catalog holds fingerprints for {stored_fingerprints}"
             ),
         );
     }

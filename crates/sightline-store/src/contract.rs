@@ -6,10 +6,11 @@ use std::io::{Read, Write};
 
 use chrono::{DateTime, TimeZone, Utc};
 use sightline_core::{
-    EvidenceItem, MediaKind, Sha256, Sighting, SightingKey, Source, SourceKind, Tool,
+    EvidenceItem, Fingerprints, MediaKind, PdqFingerprint, RegionFingerprint, Sha256, Sighting,
+    SightingKey, Source, SourceKind, Tool,
 };
 
-use crate::{Record, Recorded, Store};
+use crate::{PdqEntry, Record, Recorded, Store};
 
 /// Run every contract check, each on a fresh store from `fresh`.
 pub fn run_all(fresh: &dyn Fn() -> Store) {
@@ -20,6 +21,34 @@ pub fn run_all(fresh: &dyn Fn() -> Store) {
     blobs_are_content_addressed(&fresh());
     concurrent_records_create_one_item(&fresh());
     prefix_lookup_finds_items(&fresh());
+    fingerprints_are_recorded_once(&fresh());
+    clusters_merge_and_clear(&fresh());
+}
+
+/// Fingerprints whose PDQ hash is `byte` repeated, with one region.
+pub fn sample_fingerprints(byte: u8) -> Fingerprints {
+    let pdq = |b: u8, q: u8| PdqFingerprint {
+        hash: hex::encode([b; 32]),
+        quality: q,
+    };
+    Fingerprints {
+        mode: "te".into(),
+        width: 10,
+        height: 10,
+        frames: None,
+        orientation: None,
+        pdq: pdq(byte, 90),
+        pdq_dihedral: vec![hex::encode([byte; 32]); 7],
+        ahash: "00".into(),
+        dhash: "00".into(),
+        phash: "00".into(),
+        blockhash: "00".into(),
+        regions: vec![RegionFingerprint {
+            kind: "borderless".into(),
+            rect: [1, 2, 3, 4],
+            pdq: pdq(byte.wrapping_add(1), 70),
+        }],
+    }
 }
 
 /// An item and a sighting of it at `locator`, as an ingest would make them.
@@ -69,6 +98,7 @@ pub fn sample(bytes: &[u8], locator: &str, collected_secs: i64) -> Record {
             job_id: "job-1".into(),
             received_sha256: sha,
         },
+        fingerprints: None,
         actor: "contract".into(),
     }
 }
@@ -239,4 +269,102 @@ pub fn prefix_lookup_finds_items(store: &Store) {
             .is_empty()
     );
     assert!(c.items_with_prefix("", 10).expect("prefix").is_empty());
+}
+
+pub fn fingerprints_are_recorded_once(store: &Store) {
+    let c = store.catalog();
+    let mut first = sample(b"fp", "/fp/1", 0);
+    first.fingerprints = Some(sample_fingerprints(7));
+    c.record(first.clone()).expect("record");
+    let mut second = sample(b"fp", "/fp/2", 1);
+    second.fingerprints = Some(sample_fingerprints(9));
+    c.record(second).expect("record");
+    let sha = first.item.sha256;
+    assert_eq!(
+        c.fingerprints(&sha).expect("get"),
+        first.fingerprints,
+        "first fingerprints stand"
+    );
+    let rows: Vec<PdqEntry> = c
+        .pdq_entries()
+        .expect("rows")
+        .collect::<Result<_, _>>()
+        .expect("rows");
+    assert_eq!(
+        rows,
+        vec![
+            PdqEntry {
+                item: sha,
+                slot: 0,
+                hash: [7; 32],
+                quality: 90
+            },
+            PdqEntry {
+                item: sha,
+                slot: 1,
+                hash: [8; 32],
+                quality: 70
+            },
+        ]
+    );
+    let counts = c.counts().expect("counts");
+    assert_eq!((counts.fingerprinted, counts.events), (1, 4));
+    assert_eq!(
+        c.pending_clusters().expect("pending"),
+        vec![sha],
+        "waits to be clustered"
+    );
+    assert_eq!(c.link(&sha, &[]).expect("link"), None);
+    assert!(
+        c.pending_clusters().expect("pending").is_empty(),
+        "link clears it"
+    );
+
+    // Backfilling: only for a known item without fingerprints, once.
+    let bare = sample(b"bare", "/bare", 2);
+    c.record(bare.clone()).expect("record");
+    let absent = Sha256::of(b"never stored");
+    assert_eq!(
+        c.add_fingerprints(&absent, sample_fingerprints(1), "t")
+            .err()
+            .map(|e| e.code()),
+        Some("invalid")
+    );
+    assert!(
+        c.add_fingerprints(&bare.item.sha256, sample_fingerprints(3), "t")
+            .expect("add")
+    );
+    assert!(
+        !c.add_fingerprints(&bare.item.sha256, sample_fingerprints(4), "t")
+            .expect("again")
+    );
+    assert_eq!(c.counts().expect("counts").fingerprinted, 2);
+}
+
+pub fn clusters_merge_and_clear(store: &Store) {
+    let c = store.catalog();
+    let [a, b, x, y, z] = [b"a", b"b", b"x", b"y", b"z"].map(|n| Sha256::of(n));
+    assert_eq!(
+        c.link(&a, &[]).expect("alone"),
+        None,
+        "no match, no cluster"
+    );
+    let ab = c.link(&a, &[b]).expect("link").expect("cluster");
+    let xy = c.link(&x, &[y]).expect("link").expect("cluster");
+    assert_ne!(ab, xy);
+    assert_eq!(c.clusters().expect("clusters").len(), 2);
+    // z matches a and y: the two clusters become one.
+    let all = c.link(&z, &[a, y]).expect("link").expect("cluster");
+    let clusters = c.clusters().expect("clusters");
+    assert_eq!(clusters.len(), 1);
+    let mut want = vec![a, b, x, y, z];
+    want.sort();
+    assert_eq!(clusters[0].members, want);
+    assert_eq!(clusters[0].id, all);
+    for sha in &want {
+        assert_eq!(c.cluster_of(sha).expect("of"), Some(all));
+    }
+    c.clear_clusters().expect("clear");
+    assert!(c.clusters().expect("clusters").is_empty());
+    assert_eq!(c.cluster_of(&a).expect("of"), None);
 }

@@ -15,15 +15,16 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use chrono::Utc;
-use sightline_core::{AuditEvent, Event, EvidenceItem, Sha256, Sighting, SightingId};
+use sightline_core::{AuditEvent, Event, EvidenceItem, Fingerprints, Sha256, Sighting, SightingId};
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
 
-use crate::catalog::{Catalog, Counts, Record, Recorded};
+use crate::catalog::{Catalog, Cluster, Counts, PdqEntry, Record, Recorded};
 use crate::error::{Result, StoreError};
 use crate::journal::{self, Entry, Journal, Position};
 
 const POSITION_KEY: &[u8] = b"journal_position";
+const NEXT_CLUSTER_KEY: &[u8] = b"next_cluster";
 const REPLAY_BATCH: usize = 512;
 
 /// The embedded catalog. Open it through [`crate::Store::open_embedded`],
@@ -45,8 +46,21 @@ struct Trees {
     sightings: sled::Tree,
     /// item sha256 ‖ sighting id → ()
     by_item: sled::Tree,
-    /// `journal_position` → `Position` JSON
+    /// item sha256 → `Fingerprints` JSON
+    fingerprints: sled::Tree,
+    /// item sha256 ‖ slot → PDQ hash (32 bytes) ‖ quality (1 byte)
+    pdq: sled::Tree,
+    /// `journal_position` → `Position` JSON; `next_cluster` → u64 BE
     meta: sled::Tree,
+    /// Derived from fingerprints, not from the journal:
+    /// item sha256 → cluster id (u64 BE)
+    cluster_of: sled::Tree,
+    /// cluster id (u64 BE) ‖ item sha256 → ()
+    cluster_members: sled::Tree,
+    /// item sha256 → (): fingerprinted but not yet clustered. Written with
+    /// the fingerprints, cleared with the cluster link, so a crash between
+    /// the two is caught up later (an outbox).
+    pending_cluster: sled::Tree,
 }
 
 fn db_err(e: sled::Error) -> StoreError {
@@ -67,7 +81,12 @@ impl SledCatalog {
             items: tree("items")?,
             sightings: tree("sightings")?,
             by_item: tree("item_sightings")?,
+            fingerprints: tree("fingerprints")?,
+            pdq: tree("pdq")?,
             meta: tree("meta")?,
+            cluster_of: tree("cluster_of")?,
+            cluster_members: tree("cluster_members")?,
+            pending_cluster: tree("pending_cluster")?,
         };
         let applied = trees.applied()?;
         let mut batch = Vec::with_capacity(REPLAY_BATCH);
@@ -94,6 +113,13 @@ impl SledCatalog {
     /// Events in the journal that this catalog has applied.
     pub fn applied(&self) -> Result<Position> {
         self.trees.applied()
+    }
+
+    /// The one writer: holds the journal.
+    fn writer(&self) -> Result<std::sync::MutexGuard<'_, Journal>> {
+        self.journal
+            .lock()
+            .map_err(|_| StoreError::Database("journal lock poisoned".into()))
     }
 
     fn get_json<T: serde::de::DeserializeOwned>(
@@ -126,24 +152,82 @@ impl Trees {
         for e in entries {
             encoded.push(Encoded::of(&e.event.event)?);
         }
-        let result = (&self.items, &self.sightings, &self.by_item, &self.meta).transaction(
-            |(items, sightings, by_item, meta)| {
-                for e in &encoded {
-                    e.apply(items, sightings, by_item)?;
-                }
-                meta.insert(POSITION_KEY, position.as_slice())?;
-                Ok(())
-            },
-        );
-        result.map_err(|e: TransactionError<StoreError>| match e {
-            TransactionError::Abort(e) => e,
-            TransactionError::Storage(e) => db_err(e),
-        })
+        let result = (
+            &self.items,
+            &self.sightings,
+            &self.by_item,
+            &self.fingerprints,
+            &self.pdq,
+            &self.pending_cluster,
+            &self.meta,
+        )
+            .transaction(
+                |(items, sightings, by_item, fingerprints, pdq, pending, meta)| {
+                    let views = Views {
+                        items,
+                        sightings,
+                        by_item,
+                        fingerprints,
+                        pdq,
+                        pending,
+                    };
+                    for e in &encoded {
+                        e.apply(&views)?;
+                    }
+                    meta.insert(POSITION_KEY, position.as_slice())?;
+                    Ok(())
+                },
+            );
+        result.map_err(tx_err)
     }
+}
+
+fn tx_err(e: TransactionError<StoreError>) -> StoreError {
+    match e {
+        TransactionError::Abort(e) => e,
+        TransactionError::Storage(e) => db_err(e),
+    }
+}
+
+/// The journal-derived trees inside one transaction.
+struct Views<'a> {
+    items: &'a TransactionalTree,
+    sightings: &'a TransactionalTree,
+    by_item: &'a TransactionalTree,
+    fingerprints: &'a TransactionalTree,
+    pdq: &'a TransactionalTree,
+    pending: &'a TransactionalTree,
+}
+
+fn pdq_key(item: &Sha256, slot: u8) -> [u8; 33] {
+    let mut k = [0u8; 33];
+    k[..32].copy_from_slice(&item.0);
+    k[32] = slot;
+    k
+}
+
+/// The compact PDQ rows of a set of fingerprints: whole image, then regions.
+fn pdq_rows(item: &Sha256, fp: &Fingerprints) -> Vec<([u8; 33], [u8; 33])> {
+    let mut rows = Vec::new();
+    let whole = std::iter::once(&fp.pdq);
+    for (slot, pdq) in whole.chain(fp.regions.iter().map(|r| &r.pdq)).enumerate() {
+        let mut v = [0u8; 33];
+        if slot > u8::MAX as usize || hex::decode_to_slice(&pdq.hash, &mut v[..32]).is_err() {
+            continue;
+        }
+        v[32] = pdq.quality;
+        rows.push((pdq_key(item, slot as u8), v));
+    }
+    rows
 }
 
 /// An event reduced to the key/value writes it makes.
 enum Encoded {
+    Fingerprints {
+        item: [u8; 32],
+        value: Vec<u8>,
+        rows: Vec<([u8; 33], [u8; 33])>,
+    },
     Item {
         key: [u8; 32],
         value: Vec<u8>,
@@ -167,16 +251,30 @@ impl Encoded {
                 item: sighting.item.0,
                 value: serde_json::to_vec(sighting)?,
             },
+            Event::FingerprintsComputed { item, fingerprints } => Encoded::Fingerprints {
+                item: item.0,
+                value: serde_json::to_vec(fingerprints)?,
+                rows: pdq_rows(item, fingerprints),
+            },
         })
     }
 
     fn apply(
         &self,
-        items: &TransactionalTree,
-        sightings: &TransactionalTree,
-        by_item: &TransactionalTree,
+        v: &Views<'_>,
     ) -> std::result::Result<(), ConflictableTransactionError<StoreError>> {
+        let (items, sightings, by_item) = (v.items, v.sightings, v.by_item);
         match self {
+            // The first fingerprints recorded for an item stand.
+            Encoded::Fingerprints { item, value, rows } => {
+                if v.fingerprints.get(item)?.is_none() {
+                    v.fingerprints.insert(&item[..], value.as_slice())?;
+                    for (k, row) in rows {
+                        v.pdq.insert(&k[..], &row[..])?;
+                    }
+                    v.pending.insert(&item[..], &[][..])?;
+                }
+            }
             // Replaying must be idempotent: an item is written only once.
             Encoded::Item { key, value } => {
                 if items.get(key)?.is_none() {
@@ -200,6 +298,7 @@ impl Catalog for SledCatalog {
         let Record {
             item,
             sighting,
+            fingerprints,
             actor,
         } = record;
         if sighting.item != item.sha256 {
@@ -216,10 +315,7 @@ impl Catalog for SledCatalog {
                 sighting.id.short()
             )));
         }
-        let mut journal = self
-            .journal
-            .lock()
-            .map_err(|_| StoreError::Database("journal lock poisoned".into()))?;
+        let mut journal = self.writer()?;
         if self
             .trees
             .sightings
@@ -233,13 +329,26 @@ impl Catalog for SledCatalog {
             .items
             .contains_key(item.sha256.0)
             .map_err(db_err)?;
-        let mut events = Vec::with_capacity(2);
+        let sha = item.sha256;
+        let mut events = Vec::with_capacity(3);
         if new_item {
             events.push(Event::ItemPreserved { item });
         }
         events.push(Event::SightingRecorded {
             sighting: Box::new(sighting),
         });
+        if let Some(fp) = fingerprints
+            && !self
+                .trees
+                .fingerprints
+                .contains_key(sha.0)
+                .map_err(db_err)?
+        {
+            events.push(Event::FingerprintsComputed {
+                item: sha,
+                fingerprints: Box::new(fp),
+            });
+        }
         let entries = journal.append(&actor, Utc::now(), events)?;
         self.trees.apply(&entries)?;
         Ok(if new_item {
@@ -316,6 +425,7 @@ impl Catalog for SledCatalog {
         Ok(Counts {
             items: self.trees.items.len() as u64,
             sightings: self.trees.sightings.len() as u64,
+            fingerprinted: self.trees.fingerprints.len() as u64,
             events: self.applied()?.seq,
         })
     }
@@ -327,6 +437,190 @@ impl Catalog for SledCatalog {
             .lock()
             .map_err(|_| StoreError::Database("journal lock poisoned".into()))?;
         journal::read_from(&self.journal_path, Position::START, |e| each(&e.event))?;
+        Ok(())
+    }
+
+    fn fingerprints(&self, sha: &Sha256) -> Result<Option<Fingerprints>> {
+        Self::get_json(&self.trees.fingerprints, &sha.0)
+    }
+
+    fn add_fingerprints(
+        &self,
+        item: &Sha256,
+        fingerprints: Fingerprints,
+        actor: &str,
+    ) -> Result<bool> {
+        let mut journal = self.writer()?;
+        if !self.trees.items.contains_key(item.0).map_err(db_err)? {
+            return Err(StoreError::Invalid(format!(
+                "no item {item} to fingerprint"
+            )));
+        }
+        if self
+            .trees
+            .fingerprints
+            .contains_key(item.0)
+            .map_err(db_err)?
+        {
+            return Ok(false);
+        }
+        let event = Event::FingerprintsComputed {
+            item: *item,
+            fingerprints: Box::new(fingerprints),
+        };
+        let entries = journal.append(actor, Utc::now(), vec![event])?;
+        self.trees.apply(&entries)?;
+        Ok(true)
+    }
+
+    fn pdq_entries(&self) -> Result<Box<dyn Iterator<Item = Result<PdqEntry>> + '_>> {
+        Ok(Box::new(self.trees.pdq.iter().map(|kv| {
+            let (k, v) = kv.map_err(db_err)?;
+            if k.len() != 33 || v.len() != 33 {
+                return Err(StoreError::Database("malformed pdq row".into()));
+            }
+            let mut item = [0u8; 32];
+            item.copy_from_slice(&k[..32]);
+            let mut hash = [0u8; 32];
+            hash.copy_from_slice(&v[..32]);
+            Ok(PdqEntry {
+                item: Sha256(item),
+                slot: k[32],
+                hash,
+                quality: v[32],
+            })
+        })))
+    }
+
+    fn link(&self, item: &Sha256, matches: &[Sha256]) -> Result<Option<u64>> {
+        let _writer = self.writer()?;
+        let t = &self.trees;
+        if matches.iter().all(|m| m == item) {
+            t.pending_cluster.remove(item.0).map_err(db_err)?;
+            return Ok(None);
+        }
+        let mut all: Vec<Sha256> = matches
+            .iter()
+            .chain(std::iter::once(item))
+            .copied()
+            .collect();
+        all.sort();
+        all.dedup();
+        // The clusters involved, with their sizes.
+        let mut involved: Vec<(u64, usize)> = Vec::new();
+        for sha in &all {
+            if let Some(id) = self.cluster_of(sha)?
+                && !involved.iter().any(|(i, _)| *i == id)
+            {
+                let size = t.cluster_members.scan_prefix(id.to_be_bytes()).count();
+                involved.push((id, size));
+            }
+        }
+        // Merge into the largest (then oldest) cluster, or start a new one.
+        involved.sort_by_key(|&(id, size)| (std::cmp::Reverse(size), id));
+        let (target, fresh) = match involved.first() {
+            Some(&(id, _)) => (id, false),
+            None => {
+                let next = match t.meta.get(NEXT_CLUSTER_KEY).map_err(db_err)? {
+                    Some(v) if v.len() == 8 => {
+                        u64::from_be_bytes(v.as_ref().try_into().unwrap_or([0; 8]))
+                    }
+                    _ => 1,
+                };
+                (next, true)
+            }
+        };
+        let mut moving: Vec<Sha256> = Vec::new();
+        for &(id, _) in involved.iter().skip(1) {
+            for kv in t.cluster_members.scan_prefix(id.to_be_bytes()) {
+                let (k, _) = kv.map_err(db_err)?;
+                let mut sha = [0u8; 32];
+                sha.copy_from_slice(&k[8..]);
+                moving.push(Sha256(sha));
+            }
+        }
+        for sha in &all {
+            if self.cluster_of(sha)?.is_none() {
+                moving.push(*sha);
+            }
+        }
+        let trees = (
+            &t.cluster_of,
+            &t.cluster_members,
+            &t.meta,
+            &t.pending_cluster,
+        );
+        let result = trees.transaction(|(of, members, meta, pending)| {
+            pending.remove(&item.0[..])?;
+            for sha in &moving {
+                if let Some(old) = of.insert(&sha.0[..], &target.to_be_bytes()[..])? {
+                    let mut k = [0u8; 40];
+                    k[..8].copy_from_slice(&old);
+                    k[8..].copy_from_slice(&sha.0);
+                    members.remove(&k[..])?;
+                }
+                let mut k = [0u8; 40];
+                k[..8].copy_from_slice(&target.to_be_bytes());
+                k[8..].copy_from_slice(&sha.0);
+                members.insert(&k[..], &[][..])?;
+            }
+            if fresh {
+                meta.insert(NEXT_CLUSTER_KEY, &(target + 1).to_be_bytes()[..])?;
+            }
+            Ok(())
+        });
+        result.map_err(tx_err)?;
+        Ok(Some(target))
+    }
+
+    fn cluster_of(&self, sha: &Sha256) -> Result<Option<u64>> {
+        Ok(self
+            .trees
+            .cluster_of
+            .get(sha.0)
+            .map_err(db_err)?
+            .and_then(|v| v.as_ref().try_into().ok().map(u64::from_be_bytes)))
+    }
+
+    fn clusters(&self) -> Result<Vec<Cluster>> {
+        let mut out: Vec<Cluster> = Vec::new();
+        for kv in self.trees.cluster_members.iter() {
+            let (k, _) = kv.map_err(db_err)?;
+            if k.len() != 40 {
+                return Err(StoreError::Database("malformed cluster row".into()));
+            }
+            let id = u64::from_be_bytes(k[..8].try_into().unwrap_or([0; 8]));
+            let mut sha = [0u8; 32];
+            sha.copy_from_slice(&k[8..]);
+            match out.last_mut() {
+                Some(c) if c.id == id => c.members.push(Sha256(sha)),
+                _ => out.push(Cluster {
+                    id,
+                    members: vec![Sha256(sha)],
+                }),
+            }
+        }
+        out.retain(|c| c.members.len() >= 2);
+        Ok(out)
+    }
+
+    fn pending_clusters(&self) -> Result<Vec<Sha256>> {
+        let mut out = Vec::new();
+        for kv in self.trees.pending_cluster.iter() {
+            let (k, _) = kv.map_err(db_err)?;
+            let mut sha = [0u8; 32];
+            if k.len() == 32 {
+                sha.copy_from_slice(&k);
+                out.push(Sha256(sha));
+            }
+        }
+        Ok(out)
+    }
+
+    fn clear_clusters(&self) -> Result<()> {
+        let _writer = self.writer()?;
+        self.trees.cluster_of.clear().map_err(db_err)?;
+        self.trees.cluster_members.clear().map_err(db_err)?;
         Ok(())
     }
 

@@ -1,0 +1,276 @@
+//! The fingerprint subcommands: `fingerprint`, `similar`, `clusters`,
+//! `reindex`.
+
+use std::io::Read;
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use serde_json::json;
+use sightline_core::{Fingerprints, MediaKind, Sha256};
+use sightline_ingest::similar::{Match, open_matcher, recluster};
+use sightline_media::Limits;
+use sightline_store::Store;
+
+use crate::cli::{FingerprintArgs, SimilarArgs};
+use crate::output::{json_line, safe, say};
+
+/// Largest file `fingerprint` and `similar` will read into memory.
+const MAX_DECODE_BYTES: u64 = 256 << 20;
+
+/// What one file fingerprints to.
+struct Fingerprinted {
+    sha256: Sha256,
+    media_type: &'static str,
+    fp: Fingerprints,
+}
+
+fn fingerprint_bytes(bytes: &[u8]) -> Result<Fingerprinted, String> {
+    let sha256 = Sha256::of(bytes);
+    let limits = Limits::default();
+    let info = sightline_media::probe_bytes(bytes, &limits).map_err(|e| e.to_string())?;
+    if info.format.kind() == MediaKind::Video {
+        return Err(format!(
+            "{} is a video; video fingerprints (vPDQ) are not computed yet",
+            info.format
+        ));
+    }
+    let fp = sightline_media::fingerprint_image(bytes, &limits).map_err(|e| e.to_string())?;
+    Ok(Fingerprinted {
+        sha256,
+        media_type: info.format.mime(),
+        fp: sightline_ingest::fingerprints_of(&fp),
+    })
+}
+
+fn read_capped(r: &mut dyn Read, what: &str) -> Result<Vec<u8>, String> {
+    let mut bytes = Vec::new();
+    r.take(MAX_DECODE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read {what}: {e}"))?;
+    if bytes.len() as u64 > MAX_DECODE_BYTES {
+        return Err(format!("{what} is over the {MAX_DECODE_BYTES}-byte limit"));
+    }
+    Ok(bytes)
+}
+
+fn fingerprint_path(path: &Path) -> Result<Fingerprinted, String> {
+    let mut f = std::fs::File::open(path).map_err(|e| format!("cannot open: {e}"))?;
+    if !f.metadata().map_err(|e| e.to_string())?.is_file() {
+        return Err("not a regular file".into());
+    }
+    fingerprint_bytes(&read_capped(&mut f, "file")?)
+}
+
+pub fn fingerprint(args: FingerprintArgs) -> anyhow::Result<ExitCode> {
+    for path in &args.files {
+        let shown = sightline_ingest::walk::show(path);
+        match fingerprint_path(path) {
+            Ok(f) => {
+                let fp = &f.fp;
+                if args.json {
+                    json_line(&json!({
+                        "path": shown,
+                        "sha256": f.sha256,
+                        "media_type": f.media_type,
+                        "width": fp.width,
+                        "height": fp.height,
+                        "frames": fp.frames,
+                        "orientation": fp.orientation,
+                        "mode": fp.mode,
+                        "pdq": { "hash": fp.pdq.hash, "quality": fp.pdq.quality },
+                        "pdq_dihedral": fp.pdq_dihedral,
+                        "ahash": fp.ahash,
+                        "dhash": fp.dhash,
+                        "phash": fp.phash,
+                        "blockhash": fp.blockhash,
+                    }))?;
+                } else {
+                    say!("{}", safe(&shown));
+                    say!("  sha256     {}", f.sha256);
+                    say!("  media      {} {}x{}", f.media_type, fp.width, fp.height);
+                    say!("  pdq        {} quality {}", fp.pdq.hash, fp.pdq.quality);
+                    say!("  ahash      {}", fp.ahash);
+                    say!("  dhash      {}", fp.dhash);
+                    say!("  phash      {}", fp.phash);
+                    say!("  blockhash  {}", fp.blockhash);
+                }
+            }
+            Err(error) => {
+                if args.json {
+                    json_line(&json!({ "path": shown, "error": error }))?;
+                } else {
+                    say!("{}", safe(&shown));
+                    say!("  error      {}", safe(&error));
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Find a stored item by a unique prefix of its address.
+pub fn resolve(store: &Store, id: &str) -> anyhow::Result<sightline_core::EvidenceItem> {
+    let id = id.trim();
+    if id.len() < 4 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        bail!(
+            "item id must be at least 4 hex characters of a sha-256, got {:?}",
+            safe(id)
+        );
+    }
+    let found = store.catalog().items_with_prefix(id, 10)?;
+    match found.as_slice() {
+        [] => bail!("no item with id {id}"),
+        [one] => Ok(one.clone()),
+        many => bail!(
+            "id {id} is ambiguous: {}",
+            many.iter()
+                .map(|i| i.sha256.short())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+pub fn similar(store: &Store, args: SimilarArgs) -> anyhow::Result<ExitCode> {
+    let path = Path::new(&args.target);
+    let (me, fp) = if path.is_file() {
+        let f = fingerprint_path(path)
+            .map_err(anyhow::Error::msg)
+            .with_context(|| format!("cannot fingerprint {}", safe(&args.target)))?;
+        (None, f.fp)
+    } else {
+        let item = resolve(store, &args.target)?;
+        let Some(fp) = store.catalog().fingerprints(&item.sha256)? else {
+            bail!(
+                "item {} has no fingerprints (videos are not fingerprinted yet; `sightline reindex` fingerprints images stored before fingerprinting existed)",
+                item.sha256.short()
+            );
+        };
+        (Some(item.sha256), fp)
+    };
+    let matcher = open_matcher(store.catalog())?;
+    let found = matcher.matches(me.as_ref(), &fp, args.max_distance);
+    for m in &found {
+        print_match(store, m, args.json)?;
+    }
+    if !args.json && found.is_empty() {
+        say!("no stored item within distance {}", args.max_distance);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_match(store: &Store, m: &Match, json: bool) -> anyhow::Result<()> {
+    let item = store.catalog().item(&m.item)?;
+    let first_seen = first_seen(store, &m.item)?;
+    if json {
+        return json_line(&json!({
+            "id": m.item.short(),
+            "sha256": m.item,
+            "distance": m.distance,
+            "matched": { "query": m.query, "stored": m.stored },
+            "format": item.as_ref().map(|i| i.format.clone()),
+            "first_seen": first_seen,
+        }));
+    }
+    say!(
+        "{}  distance {:>3}  {} ~ {}  first seen {}",
+        m.item.short(),
+        m.distance,
+        m.query,
+        m.stored,
+        first_seen.map_or("-".into(), |t| t.to_rfc3339())
+    );
+    Ok(())
+}
+
+/// The earliest time any sighting of the item dates it.
+fn first_seen(
+    store: &Store,
+    sha: &Sha256,
+) -> anyhow::Result<Option<chrono::DateTime<chrono::Utc>>> {
+    Ok(store
+        .catalog()
+        .sightings_of(sha)?
+        .iter()
+        .map(|s| s.seen_at())
+        .min())
+}
+
+pub fn clusters(store: &Store, json: bool) -> anyhow::Result<ExitCode> {
+    // Catch up on anything a crashed run left unclustered.
+    open_matcher(store.catalog())?;
+    for c in store.catalog().clusters()? {
+        let mut members = Vec::with_capacity(c.members.len());
+        for sha in &c.members {
+            members.push((first_seen(store, sha)?, *sha));
+        }
+        // Earliest seen first; unknown times last; ties by address.
+        members.sort_by_key(|(t, sha)| (t.is_none(), *t, *sha));
+        let original = members[0].1;
+        if json {
+            json_line(&json!({
+                "cluster": c.id,
+                "members": members.iter().map(|(t, sha)| json!({
+                    "id": sha.short(),
+                    "sha256": sha,
+                    "first_seen": t,
+                })).collect::<Vec<_>>(),
+                "original": original.short(),
+            }))?;
+        } else {
+            say!("cluster {} ({} items)", c.id, members.len());
+            for (t, sha) in &members {
+                let mark = if *sha == original { "original" } else { "" };
+                say!(
+                    "  {}  first seen {}  {mark}",
+                    sha.short(),
+                    t.map_or("-".into(), |t| t.to_rfc3339())
+                );
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn reindex(store: &Store, json: bool) -> anyhow::Result<ExitCode> {
+    let actor = crate::cmd::current_user();
+    let (mut added, mut failed) = (0u64, Vec::new());
+    let mut pending = Vec::new();
+    for item in store.catalog().items()? {
+        let item = item?;
+        if item.kind == MediaKind::Image && store.catalog().fingerprints(&item.sha256)?.is_none() {
+            pending.push(item.sha256);
+        }
+    }
+    for sha in pending {
+        let result = store
+            .blobs()
+            .open(&sha)
+            .map_err(|e| e.to_string())
+            .and_then(|mut r| read_capped(&mut r, "blob"))
+            .and_then(|bytes| fingerprint_bytes(&bytes));
+        match result {
+            Ok(f) => {
+                if store.catalog().add_fingerprints(&sha, f.fp, &actor)? {
+                    added += 1;
+                }
+            }
+            Err(e) => failed.push((sha, e)),
+        }
+    }
+    let clusters = recluster(store.catalog())?;
+    if json {
+        json_line(&json!({
+            "fingerprinted": added,
+            "failed": failed.iter().map(|(sha, e)| json!({"sha256": sha, "error": e})).collect::<Vec<_>>(),
+            "clusters": clusters,
+        }))?;
+    } else {
+        say!("fingerprinted {added} images; {clusters} clusters");
+        for (sha, e) in &failed {
+            say!("  {}  not fingerprinted: {}", sha.short(), safe(e));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

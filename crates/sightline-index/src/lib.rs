@@ -1,0 +1,93 @@
+//! Exact near-duplicate search over 256-bit PDQ hashes, with no I/O.
+//!
+//! The main type is [`PdqIndex`]: it holds `(id, hash)` pairs and answers
+//! [`PdqIndex::radius`], *every* stored hash within a Hamming distance of a
+//! query, sorted by `(distance, id)`. Results are exact for every radius from
+//! 0 to 256: the same set [`brute_force`] finds, never fewer, never more.
+//!
+//! # How it works
+//!
+//! Multi-index hashing (Norouzi, Punjani and Fleet, "Fast Exact Search in
+//! Hamming Space with Multi-Index Hashing", 2014). The 256 bits are cut into
+//! eight 32-bit substrings. If two hashes are within distance `d = 8r + a`
+//! (`0 <= a < 8`), then by pigeonhole one of the first `a + 1` substrings
+//! differs in at most `r` bits or one of the others in at most `r - 1`. So a
+//! query probes, in each of eight tables, the buckets within that small
+//! radius of its own substring, and verifies the hashes it finds there with
+//! a full 256-bit popcount.
+//!
+//! Each table is laid out compactly (CSR): entries sorted by substring,
+//! a `u32` offsets array over the top `b` bits of the substring (the
+//! "directory"; `b` grows with the table so buckets hold about 16 entries),
+//! then for every entry the next 8 bits of its substring and its id packed
+//! in as few bytes as the largest id needs. A probe walks the `b`-bit
+//! neighbourhood in the directory and filters each bucket on those 8 extra
+//! bits before it touches the hash array, so few candidates are verified.
+//! A candidate seen in several tables is reported only by the first table
+//! that would have produced it, which needs no visited set.
+//!
+//! Inserts go to a small buffer that queries scan linearly; when it fills,
+//! it becomes an immutable segment, and segments of similar size are merged
+//! (a logarithmic method), so each insert costs amortised `O(log n)` entry
+//! moves and queries see a handful of segments. Bulk loading
+//! ([`PdqIndex::from_hashes`], [`FromIterator`], [`Extend`]) builds one
+//! segment with two counting-sort passes per table.
+//!
+//! When the radius is so large that probing would touch most buckets (about
+//! `d >= 56` at ten million hashes), the query falls back to a linear scan
+//! over the contiguous hash array; [`SearchPlan`] lets a caller force
+//! either path.
+//!
+//! ```
+//! use sightline_index::{PdqIndex, hamming};
+//!
+//! let a = [0u8; 32];
+//! let mut b = a;
+//! b[0] = 0b111; // three bits away
+//! let mut index = PdqIndex::new();
+//! index.insert(7, &a);
+//! index.insert(9, &b);
+//! assert_eq!(index.radius(&a, 31), vec![(7, 0), (9, 3)]);
+//! assert_eq!(index.radius(&a, 2), vec![(7, 0)]);
+//! assert_eq!(hamming(&a, &b), 3);
+//! ```
+
+mod index;
+mod segment;
+
+pub use index::{PdqIndex, SearchPlan, SearchStats};
+
+/// A 256-bit PDQ hash as 32 bytes. Distances do not depend on the bit
+/// order, as long as every hash uses the same one.
+pub type Hash256 = [u8; 32];
+
+/// The default PDQ match radius: hashes at distance 31 or less are treated
+/// as the same picture.
+pub const DEFAULT_MAX_DISTANCE: u32 = 31;
+
+/// The number of bits that differ between `a` and `b` (0..=256).
+#[inline]
+pub fn hamming(a: &Hash256, b: &Hash256) -> u32 {
+    segment::distance(&segment::to_words(a), &segment::to_words(b))
+}
+
+/// The reference answer: every `(index in hashes, distance)` with distance
+/// at most `max_distance`, sorted by `(distance, index)`, found by comparing
+/// the query with every hash.
+///
+/// # Panics
+///
+/// If `hashes` has more than `u32::MAX + 1` elements.
+pub fn brute_force(hashes: &[Hash256], query: &Hash256, max_distance: u32) -> Vec<(u32, u32)> {
+    let q = segment::to_words(query);
+    let mut out: Vec<(u32, u32)> = hashes
+        .iter()
+        .enumerate()
+        .filter_map(|(i, h)| {
+            let dist = segment::distance(&segment::to_words(h), &q);
+            (dist <= max_distance).then(|| (u32::try_from(i).expect("at most 2^32 hashes"), dist))
+        })
+        .collect();
+    out.sort_unstable_by_key(|&(id, dist)| (dist, id));
+    out
+}

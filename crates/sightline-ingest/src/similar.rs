@@ -1,0 +1,226 @@
+//! Near-duplicate matching and clustering over PDQ hashes.
+//!
+//! A [`Matcher`] holds every stored PDQ hash (whole images and their
+//! regions) in an exact radius index. Two items match when any hash of one
+//! is within the distance of any hash of the other, both of quality at least
+//! [`MIN_QUALITY`]: the whole image, one of its seven dihedral transforms
+//! (rotated or mirrored copies), or a region (the photo inside a screenshot,
+//! the picture without its letterbox bars). Matches join items into clusters.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+use sightline_core::{Fingerprints, Sha256};
+use sightline_index::PdqIndex;
+use sightline_store::{Catalog, PdqEntry, StoreError};
+
+/// Reference vPDQ/PDQ practice: hashes below this quality are not trusted.
+pub const MIN_QUALITY: u8 = 50;
+/// Default match distance (of 256 bits), as ThreatExchange uses.
+pub const DEFAULT_MAX_DISTANCE: u32 = 31;
+
+/// Which pair of hashes matched.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Match {
+    pub item: Sha256,
+    pub distance: u32,
+    /// The query side: `pdq`, a dihedral name (`r90`, `flipx`, …) or
+    /// `region:<kind>`.
+    pub query: String,
+    /// The stored side: `pdq` or `region:<kind>`.
+    pub stored: String,
+}
+
+/// The exact index over every stored PDQ hash.
+#[derive(Debug, Default)]
+pub struct Matcher {
+    index: PdqIndex,
+    /// Index id → the stored hash's owner, slot and quality.
+    entries: Vec<PdqEntry>,
+    /// Region kinds by (item, slot), for naming matches.
+    regions: HashMap<(Sha256, u8), String>,
+}
+
+const DIHEDRAL: [&str; 7] = [
+    "r90",
+    "r180",
+    "r270",
+    "flipx",
+    "flipy",
+    "flipplus1",
+    "flipminus1",
+];
+
+fn parse_hash(hex: &str) -> Option<[u8; 32]> {
+    let mut out = [0u8; 32];
+    hex::decode_to_slice(hex, &mut out).ok().map(|()| out)
+}
+
+impl Matcher {
+    /// Load every stored PDQ hash from the catalog.
+    pub fn load(catalog: &dyn Catalog) -> Result<Matcher, StoreError> {
+        let mut m = Matcher::default();
+        for e in catalog.pdq_entries()? {
+            let e = e?;
+            if e.slot > 0
+                && let Some(fp) = catalog.fingerprints(&e.item)?
+                && let Some(r) = fp.regions.get(usize::from(e.slot) - 1)
+            {
+                m.regions.insert((e.item, e.slot), r.kind.clone());
+            }
+            m.push(e);
+        }
+        Ok(m)
+    }
+
+    fn push(&mut self, e: PdqEntry) {
+        let id = self.entries.len() as u32;
+        self.index.insert(id, &e.hash);
+        self.entries.push(e);
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Add an item's hashes so later queries can find it.
+    pub fn add(&mut self, item: Sha256, fp: &Fingerprints) {
+        let whole = std::iter::once((&fp.pdq, None));
+        let regions = fp.regions.iter().map(|r| (&r.pdq, Some(&r.kind)));
+        for (slot, (pdq, kind)) in whole.chain(regions).enumerate() {
+            let Some(hash) = parse_hash(&pdq.hash) else {
+                continue;
+            };
+            let slot = slot.min(usize::from(u8::MAX)) as u8;
+            if let Some(kind) = kind {
+                self.regions.insert((item, slot), kind.clone());
+            }
+            self.push(PdqEntry {
+                item,
+                slot,
+                hash,
+                quality: pdq.quality,
+            });
+        }
+    }
+
+    /// Every other item that matches `fp` within `max_distance`, closest
+    /// first, one entry per item (its best match).
+    pub fn matches(
+        &self,
+        item: Option<&Sha256>,
+        fp: &Fingerprints,
+        max_distance: u32,
+    ) -> Vec<Match> {
+        let mut queries: Vec<([u8; 32], String)> = Vec::new();
+        if fp.pdq.quality >= MIN_QUALITY {
+            if let Some(h) = parse_hash(&fp.pdq.hash) {
+                queries.push((h, "pdq".into()));
+            }
+            for (hex, name) in fp.pdq_dihedral.iter().zip(DIHEDRAL) {
+                if let Some(h) = parse_hash(hex) {
+                    queries.push((h, name.into()));
+                }
+            }
+        }
+        for r in &fp.regions {
+            if r.pdq.quality >= MIN_QUALITY
+                && let Some(h) = parse_hash(&r.pdq.hash)
+            {
+                queries.push((h, format!("region:{}", r.kind)));
+            }
+        }
+        let mut best: HashMap<Sha256, Match> = HashMap::new();
+        for (hash, query) in &queries {
+            for (id, distance) in self.index.radius(hash, max_distance) {
+                let Some(e) = self.entries.get(id as usize) else {
+                    continue;
+                };
+                if Some(&e.item) == item || e.quality < MIN_QUALITY {
+                    continue;
+                }
+                let stored = if e.slot == 0 {
+                    "pdq".to_string()
+                } else {
+                    let kind = self
+                        .regions
+                        .get(&(e.item, e.slot))
+                        .map_or("?", String::as_str);
+                    format!("region:{kind}")
+                };
+                let better = best.get(&e.item).is_none_or(|m| distance < m.distance);
+                if better {
+                    best.insert(
+                        e.item,
+                        Match {
+                            item: e.item,
+                            distance,
+                            query: query.clone(),
+                            stored,
+                        },
+                    );
+                }
+            }
+        }
+        let mut out: Vec<Match> = best.into_values().collect();
+        out.sort_by_key(|m| (m.distance, m.item));
+        out
+    }
+}
+
+/// Load the index and link every item still waiting to be clustered (left
+/// by a run that died between recording an item and clustering it).
+pub fn open_matcher(catalog: &dyn Catalog) -> Result<Matcher, StoreError> {
+    let matcher = Matcher::load(catalog)?;
+    for item in catalog.pending_clusters()? {
+        let others: Vec<Sha256> = match catalog.fingerprints(&item)? {
+            Some(fp) => matcher
+                .matches(Some(&item), &fp, DEFAULT_MAX_DISTANCE)
+                .iter()
+                .map(|m| m.item)
+                .collect(),
+            None => Vec::new(),
+        };
+        catalog.link(&item, &others)?;
+    }
+    Ok(matcher)
+}
+
+/// Record a newly fingerprinted item: find what it matches, join their
+/// clusters, and index it. Returns the matches.
+pub fn cluster_new(
+    catalog: &dyn Catalog,
+    matcher: &mut Matcher,
+    item: Sha256,
+    fp: &Fingerprints,
+) -> Result<Vec<Match>, StoreError> {
+    let found = matcher.matches(Some(&item), fp, DEFAULT_MAX_DISTANCE);
+    let others: Vec<Sha256> = found.iter().map(|m| m.item).collect();
+    catalog.link(&item, &others)?;
+    matcher.add(item, fp);
+    Ok(found)
+}
+
+/// Recompute every cluster from the stored fingerprints (after a rebuild,
+/// or when the matching rules change). Returns the number of clusters.
+pub fn recluster(catalog: &dyn Catalog) -> Result<usize, StoreError> {
+    catalog.clear_clusters()?;
+    let matcher = Matcher::load(catalog)?;
+    let mut items: Vec<Sha256> = matcher.entries.iter().map(|e| e.item).collect();
+    items.dedup();
+    for item in items {
+        if let Some(fp) = catalog.fingerprints(&item)? {
+            let others: Vec<Sha256> = matcher
+                .matches(Some(&item), &fp, DEFAULT_MAX_DISTANCE)
+                .iter()
+                .map(|m| m.item)
+                .collect();
+            catalog.link(&item, &others)?;
+        }
+    }
+    Ok(catalog.clusters()?.len())
+}
