@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 use sightline_core::{Fingerprints, Sha256};
 use sightline_index::PdqIndex;
+use sightline_media::pdq::DIHEDRAL_NAMES;
 use sightline_store::{Catalog, PdqEntry, StoreError};
 
 /// Reference vPDQ/PDQ practice: hashes below this quality are not trusted.
@@ -41,23 +42,14 @@ pub struct Matcher {
     regions: HashMap<(Sha256, u8), String>,
 }
 
-const DIHEDRAL: [&str; 7] = [
-    "r90",
-    "r180",
-    "r270",
-    "flipx",
-    "flipy",
-    "flipplus1",
-    "flipminus1",
-];
-
 fn parse_hash(hex: &str) -> Option<[u8; 32]> {
     let mut out = [0u8; 32];
     hex::decode_to_slice(hex, &mut out).ok().map(|()| out)
 }
 
 impl Matcher {
-    /// Load every stored PDQ hash from the catalog.
+    /// Load every stored PDQ hash from the catalog, building the index in
+    /// bulk (much faster than one insert at a time).
     pub fn load(catalog: &dyn Catalog) -> Result<Matcher, StoreError> {
         let mut m = Matcher::default();
         for e in catalog.pdq_entries()? {
@@ -68,8 +60,14 @@ impl Matcher {
             {
                 m.regions.insert((e.item, e.slot), r.kind.clone());
             }
-            m.push(e);
+            m.entries.push(e);
         }
+        m.index = m
+            .entries
+            .iter()
+            .enumerate()
+            .map(|(id, e)| (id as u32, e.hash))
+            .collect();
         Ok(m)
     }
 
@@ -121,9 +119,10 @@ impl Matcher {
             if let Some(h) = parse_hash(&fp.pdq.hash) {
                 queries.push((h, "pdq".into()));
             }
-            for (hex, name) in fp.pdq_dihedral.iter().zip(DIHEDRAL) {
+            // `pdq_dihedral` holds every transform but the original, in order.
+            for (hex, name) in fp.pdq_dihedral.iter().zip(&DIHEDRAL_NAMES[1..]) {
                 if let Some(h) = parse_hash(hex) {
-                    queries.push((h, name.into()));
+                    queries.push((h, (*name).into()));
                 }
             }
         }
