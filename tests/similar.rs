@@ -92,6 +92,38 @@ fn fingerprint_gives_reference_pdq_for_fixtures_and_a_clear_error_for_the_rest()
             }
         }
     }
+    // Framed re-posts report the photo where the generator put it.
+    for e in expected.iter().filter(|e| e["photo_rect"].is_array()) {
+        let i = paths
+            .iter()
+            .position(|x| x == s(e, "path"))
+            .expect("fingerprinted");
+        let want: Vec<u64> = e["photo_rect"]
+            .as_array()
+            .expect("rect")
+            .iter()
+            .map(|v| v.as_u64().expect("n"))
+            .collect();
+        let found = lines[i]["regions"]
+            .as_array()
+            .expect("regions")
+            .iter()
+            .any(|r| {
+                let got: Vec<u64> = r["rect"]
+                    .as_array()
+                    .expect("rect")
+                    .iter()
+                    .map(|v| v.as_u64().expect("n"))
+                    .collect();
+                ["borderless", "screenshot-photo"].contains(&s(r, "kind")) && got == want
+            });
+        assert!(
+            found,
+            "{}: photo at {want:?} not found in {}",
+            s(e, "path"),
+            lines[i]["regions"]
+        );
+    }
     let err = |p: &str| {
         let i = paths.iter().position(|x| x == p).expect("listed");
         s(&lines[i], "error").to_string()
@@ -176,12 +208,27 @@ fn reposts_cluster_with_their_original_and_nothing_else() {
             cluster_of.insert(m.to_string(), (n(c, "cluster"), original.to_string()));
         }
     }
-    // Recall: these re-posts must be found by whole-image and dihedral PDQ.
+    // Recall: every re-post must be found, through the whole image, its
+    // dihedral variants, a framed photo region or a centred crop.
     for e in expected.iter().filter(|e| e["derived_from"].is_string()) {
         let transform = s(e, "transform");
-        if !["recompress", "shrink", "mirror", "watermark"].contains(&transform) {
+        // Exact copies are the same item (a new sighting), not a cluster.
+        if transform == "exact-copy" {
             continue;
         }
+        assert!(
+            [
+                "recompress",
+                "shrink",
+                "mirror",
+                "watermark",
+                "crop",
+                "letterbox",
+                "screenshot"
+            ]
+            .contains(&transform),
+            "a fixture transform this test does not know: {transform}"
+        );
         let original = expected
             .iter()
             .find(|o| s(o, "path") == s(e, "derived_from"))

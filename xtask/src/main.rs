@@ -123,7 +123,8 @@ fn rewrite_reusing_videos(dir: &Path) -> Result<ExitCode> {
             if let Some(d) = to.parent() {
                 std::fs::create_dir_all(d)?;
             }
-            std::fs::copy(tmp.join(&rel), &to).with_context(|| format!("writing {}", to.display()))?;
+            std::fs::copy(tmp.join(&rel), &to)
+                .with_context(|| format!("writing {}", to.display()))?;
         }
         Ok(summary)
     })();

@@ -84,6 +84,11 @@ pub fn fingerprint(args: FingerprintArgs) -> anyhow::Result<ExitCode> {
                         "dhash": fp.dhash,
                         "phash": fp.phash,
                         "blockhash": fp.blockhash,
+                        "regions": fp.regions.iter().map(|r| json!({
+                            "kind": r.kind,
+                            "rect": r.rect,
+                            "pdq": { "hash": r.pdq.hash, "quality": r.pdq.quality },
+                        })).collect::<Vec<_>>(),
                     }))?;
                 } else {
                     say!("{}", safe(&shown));
@@ -94,6 +99,15 @@ pub fn fingerprint(args: FingerprintArgs) -> anyhow::Result<ExitCode> {
                     say!("  dhash      {}", fp.dhash);
                     say!("  phash      {}", fp.phash);
                     say!("  blockhash  {}", fp.blockhash);
+                    for r in &fp.regions {
+                        say!(
+                            "  region     {} at {:?}: pdq {} quality {}",
+                            r.kind,
+                            r.rect,
+                            r.pdq.hash,
+                            r.pdq.quality
+                        );
+                    }
                 }
             }
             Err(error) => {

@@ -19,11 +19,15 @@ pub struct PdqFingerprint {
 /// without its letterbox bars), with where that part is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RegionFingerprint {
-    /// What the region is, e.g. `borderless`, `screenshot-photo`.
+    /// What the region is: `borderless`, `screenshot-photo`, `centre-80`,
+    /// `centre-60`.
     pub kind: String,
     /// x, y, width, height in pixels of the decoded image.
     pub rect: [u32; 4],
     pub pdq: PdqFingerprint,
+    /// The region's seven other dihedral hashes (mirrored crops).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dihedral: Vec<String>,
 }
 
 /// Perceptual fingerprints of an image's pixels.

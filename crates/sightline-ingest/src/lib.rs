@@ -371,6 +371,18 @@ pub fn fingerprints_of(fp: &sightline_media::ImageFingerprint) -> sightline_core
         dhash: fp.dhash.clone(),
         phash: fp.phash.clone(),
         blockhash: fp.blockhash.clone(),
-        regions: Vec::new(),
+        regions: fp
+            .regions
+            .iter()
+            .map(|r| sightline_core::RegionFingerprint {
+                kind: r.kind.to_string(),
+                rect: r.rect,
+                pdq: PdqFingerprint {
+                    hash: r.pdq.hash.to_string(),
+                    quality: r.pdq.quality,
+                },
+                dihedral: r.dihedral.iter().map(ToString::to_string).collect(),
+            })
+            .collect(),
     }
 }

@@ -127,10 +127,16 @@ impl Matcher {
             }
         }
         for r in &fp.regions {
-            if r.pdq.quality >= MIN_QUALITY
-                && let Some(h) = parse_hash(&r.pdq.hash)
-            {
+            if r.pdq.quality < MIN_QUALITY {
+                continue;
+            }
+            if let Some(h) = parse_hash(&r.pdq.hash) {
                 queries.push((h, format!("region:{}", r.kind)));
+            }
+            for (hex, name) in r.dihedral.iter().zip(&DIHEDRAL_NAMES[1..]) {
+                if let Some(h) = parse_hash(hex) {
+                    queries.push((h, format!("region:{}/{name}", r.kind)));
+                }
             }
         }
         let mut best: HashMap<Sha256, Match> = HashMap::new();

@@ -70,6 +70,7 @@ fn matching_rules_distance_quality_dihedral_regions_and_self() {
             hash: hex::encode([0x0f; 32]),
             quality: 85,
         },
+        dihedral: Vec::new(),
     });
     m.add(screenshot, &shot);
     assert_eq!(m.len(), 4, "three whole-image hashes and one region");

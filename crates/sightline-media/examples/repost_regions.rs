@@ -1,7 +1,8 @@
 //! Print the regions [`find_regions`] proposes for image files:
 //! `repost_regions FILE...` prints `path<TAB>ms<TAB>kind x,y,w,h ...` per file.
 //! With `--draw DIR`, also writes each image with its regions outlined as
-//! PNG into DIR (a development aid for looking at what was found).
+//! PNG into DIR (a development aid for looking at what was found); with
+//! `--repeat N`, times N runs per file and prints the mean.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -10,17 +11,20 @@ use sightline_media::regions::find_regions;
 
 fn main() {
     let mut draw: Option<PathBuf> = None;
+    let mut repeat = 1u32;
     let mut files = Vec::new();
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         if a == "--draw" {
             draw = args.next().map(PathBuf::from);
+        } else if a == "--repeat" {
+            repeat = args.next().and_then(|v| v.parse().ok()).unwrap_or(1).max(1);
         } else {
             files.push(a);
         }
     }
     if files.is_empty() {
-        eprintln!("usage: repost_regions [--draw DIR] FILE...");
+        eprintln!("usage: repost_regions [--draw DIR] [--repeat N] FILE...");
         std::process::exit(2);
     }
     for f in files {
@@ -33,8 +37,11 @@ fn main() {
         };
         let (w, h) = img.dimensions();
         let t = Instant::now();
-        let regions = find_regions(img.as_raw(), w, h);
-        let ms = t.elapsed().as_secs_f64() * 1000.0;
+        let mut regions = find_regions(img.as_raw(), w, h);
+        for _ in 1..repeat {
+            regions = find_regions(img.as_raw(), w, h);
+        }
+        let ms = t.elapsed().as_secs_f64() * 1000.0 / f64::from(repeat);
         let desc: Vec<String> = regions
             .iter()
             .map(|r| {

@@ -19,6 +19,7 @@ use image_hasher::{BitOrder, HashAlg, Hasher, HasherConfig};
 
 use crate::decode::{DecodeError, DecodeMode, Decoded, Pixels, decode_pixels};
 use crate::pdq::{LumaModel, Pdq, PdqHash, PdqHasher};
+use crate::regions::{CENTRE_CROPS, centre_rect, crop_rgb, find_regions};
 use crate::{Format, Limits};
 
 /// Longest side of the thumbnail the img_hash family is computed on.
@@ -52,6 +53,23 @@ pub struct ImageFingerprint {
     pub phash: String,
     /// blockhash.io, 256 bits as 64 hex digits.
     pub blockhash: String,
+    /// PDQ of parts of the image: a photo found inside a frame
+    /// ([`crate::regions::find_regions`]) and the centred crops
+    /// ([`crate::regions::CENTRE_CROPS`]), so re-posts that add bars, app
+    /// chrome or crop the edges still match.
+    pub regions: Vec<RegionHash>,
+}
+
+/// The PDQ hashes of one part of an image.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RegionHash {
+    /// `borderless`, `screenshot-photo`, `centre-80`, `centre-60`.
+    pub kind: &'static str,
+    /// x, y, width, height in the decoded image.
+    pub rect: [u32; 4],
+    pub pdq: Pdq,
+    /// The region's other seven dihedral hashes (mirrored crops).
+    pub dihedral: [PdqHash; 7],
 }
 
 /// Why an image could not be fingerprinted.
@@ -165,7 +183,9 @@ impl Fingerprinter {
             .pdq_and_dihedral(&te, width, height, LumaModel::Pdqhash);
         let mut pdq_dihedral = [PdqHash::ZERO; 7];
         pdq_dihedral.copy_from_slice(&dihedral.hashes[1..]);
-        let img = self.img_hashes_rgb(seen.as_deref().unwrap_or(&te), width, height);
+        let view = seen.as_deref().unwrap_or(&te);
+        let img = self.img_hashes_rgb(view, width, height);
+        let regions = self.region_hashes(&te, view, width, height);
         ImageFingerprint {
             format,
             width,
@@ -180,7 +200,46 @@ impl Fingerprinter {
             dhash: img.dhash,
             phash: img.phash,
             blockhash: img.blockhash,
+            regions,
         }
+    }
+
+    /// Find framed photos in what a person sees (`view`), add the centred
+    /// crops, and hash each part of the reference pixels (`te`).
+    fn region_hashes(
+        &mut self,
+        te: &[u8],
+        view: &[u8],
+        width: u32,
+        height: u32,
+    ) -> Vec<RegionHash> {
+        let mut parts: Vec<(&'static str, [u32; 4])> = find_regions(view, width, height)
+            .into_iter()
+            .map(|r| (r.kind.as_str(), r.rect))
+            .collect();
+        parts.extend(
+            CENTRE_CROPS
+                .iter()
+                .map(|&(kind, scale)| (kind, centre_rect(width, height, scale))),
+        );
+        let mut out = Vec::with_capacity(parts.len());
+        for (kind, rect) in parts {
+            let Some(px) = crop_rgb(te, width, height, rect) else {
+                continue;
+            };
+            let (pdq, d) = self
+                .pdq
+                .pdq_and_dihedral(&px, rect[2], rect[3], LumaModel::Pdqhash);
+            let mut dihedral = [PdqHash::ZERO; 7];
+            dihedral.copy_from_slice(&d.hashes[1..]);
+            out.push(RegionHash {
+                kind,
+                rect,
+                pdq,
+                dihedral,
+            });
+        }
+        out
     }
 
     /// The PDQ hasher, for callers that time the stages apart.

@@ -126,6 +126,18 @@ const TOL_C: f32 = 10.0;
 /// Per-pixel colour tolerance when refining a uniform edge.
 const TOL_PX: i32 = 8;
 
+/// Centred crops hashed beside the whole image, as (kind, scale): PDQ is not
+/// crop-invariant, and these two are what the re-post evaluation found to
+/// pay (`docs/benchmarks.md`, "Re-post matching"); 90% and 70% added nothing.
+pub const CENTRE_CROPS: [(&str, f64); 2] = [("centre-80", 0.8), ("centre-60", 0.6)];
+
+/// The centred `scale` × `scale` part of a `w` × `h` image, as x, y, w, h.
+pub fn centre_rect(w: u32, h: u32, scale: f64) -> [u32; 4] {
+    let cw = ((f64::from(w) * scale).round() as u32).clamp(1, w.max(1));
+    let ch = ((f64::from(h) * scale).round() as u32).clamp(1, h.max(1));
+    [w.saturating_sub(cw) / 2, h.saturating_sub(ch) / 2, cw, ch]
+}
+
 /// Find photos inside frames. `rgb` is interleaved 8-bit RGB, row-major,
 /// `width * height * 3` bytes (extra bytes are ignored; a short buffer gives
 /// no region). Returns at most one [`RegionKind::Borderless`] and at most a
@@ -212,37 +224,41 @@ impl Grid {
         let mut cnt = vec![0u32; n];
         let mut prev = vec![0i32; img.w];
         let mut cur = vec![0i32; img.w];
+        let mut a = vec![0u32; img.w];
         for y in 0..img.h {
             let gy = y / s;
             let row = &img.rgb[y * img.w * 3..(y + 1) * img.w * 3];
             for (l, p) in cur.iter_mut().zip(row.chunks_exact(3)) {
                 *l = luma([i32::from(p[0]), i32::from(p[1]), i32::from(p[2])]);
             }
-            let same_cell_row = y % s != 0;
-            for gx in 0..gw {
-                let (x0, x1) = (gx * s, ((gx + 1) * s).min(img.w));
-                let c = gy * gw + gx;
-                let (mut r, mut gg, mut bb) = (0u32, 0u32, 0u32);
-                for p in row[x0 * 3..x1 * 3].chunks_exact(3) {
-                    r += u32::from(p[0]);
-                    gg += u32::from(p[1]);
-                    bb += u32::from(p[2]);
+            // Per-pixel activity: |ΔL| to the right neighbour (within the
+            // cell) and to the pixel above (within the cell).
+            for (o, w) in a.iter_mut().zip(cur.windows(2)) {
+                *o = (w[1] - w[0]).unsigned_abs();
+            }
+            a[img.w - 1] = 0;
+            for gx in 1..gw {
+                a[gx * s - 1] = 0;
+            }
+            if y % s != 0 {
+                for ((o, u), v) in a.iter_mut().zip(&cur).zip(&prev) {
+                    *o += (u - v).unsigned_abs();
                 }
-                let l = &cur[x0..x1];
-                let mut a: u32 = l.windows(2).map(|w| (w[1] - w[0]).unsigned_abs()).sum();
-                if same_cell_row {
-                    a += l
-                        .iter()
-                        .zip(&prev[x0..x1])
-                        .map(|(u, v)| (u - v).unsigned_abs())
-                        .sum::<u32>();
+            }
+            let cells = gy * gw..(gy + 1) * gw;
+            for (((t, ac), k), (px, aa)) in sum[cells.clone()]
+                .iter_mut()
+                .zip(&mut act[cells.clone()])
+                .zip(&mut cnt[cells])
+                .zip(row.chunks(s * 3).zip(a.chunks(s)))
+            {
+                for p in px.chunks_exact(3) {
+                    t[0] += u32::from(p[0]);
+                    t[1] += u32::from(p[1]);
+                    t[2] += u32::from(p[2]);
                 }
-                let t = &mut sum[c];
-                t[0] += r;
-                t[1] += gg;
-                t[2] += bb;
-                act[c] += a;
-                cnt[c] += (x1 - x0) as u32;
+                *ac += aa.iter().sum::<u32>();
+                *k += aa.len() as u32;
             }
             std::mem::swap(&mut prev, &mut cur);
         }
@@ -428,7 +444,9 @@ fn side_bar(g: &Grid, side: Side, central_act: f32, span: (usize, usize)) -> Opt
         .max(4)
         .min(lines / 4)
         .max(2);
-    let mut uniform_edge = false;
+    // Lines of the outer line's flat colour, if it has one (used to refuse
+    // a frame whose inside has such lines too: a screenshot's action bar).
+    let mut flat_lines: Option<Vec<f32>> = None;
     // Uniform bar: the outermost line is mostly flat cells of one colour.
     let flat: Vec<[f32; 3]> = (span.0..span.1)
         .map(|j| v.idx(0, j))
@@ -443,18 +461,7 @@ fn side_bar(g: &Grid, side: Side, central_act: f32, span: (usize, usize)) -> Opt
         }
         let bar_like = |i: usize| g.act[i] <= A_FLAT && cdist(g.col[i], c) <= TOL_C;
         let fr: Vec<f32> = (0..lines).map(|k| v.frac(k, full, bar_like)).collect();
-        // A flat outer line of one colour is a uniform bar or nothing.
-        uniform_edge = fr[0] >= 0.6;
-        if std::env::var_os("RDBG").is_some() {
-            eprintln!(
-                "{side:?} span={span:?} c={c:?} cs={:?} fr={:?}",
-                content_start(lines, min_run, max_k, |k| fr[k] <= 0.4),
-                fr.iter()
-                    .take(80)
-                    .map(|v| (v * 100.0) as i32)
-                    .collect::<Vec<_>>()
-            );
-        }
+        let uniform_edge = fr[0] >= 0.6;
         if uniform_edge
             && let Some(b) = content_start(lines, min_run, max_k, |k| fr[k] <= 0.4)
             && b >= 2
@@ -475,13 +482,13 @@ fn side_bar(g: &Grid, side: Side, central_act: f32, span: (usize, usize)) -> Opt
                 return Some((Bar::Uniform(c), b));
             }
         }
+        if uniform_edge {
+            flat_lines = Some(fr);
+        }
     }
-    // Blurred bar: smooth cells on the outside, a straight colour step at the
-    // photo's edge. A bar whose outer line is flat was judged above.
-    if uniform_edge {
-        return None;
-    }
-    let a_low = (central_act * 0.2).clamp(A_FLAT, 1.0);
+    // Blurred bar (or a smooth gradient): smooth cells on the outside, a
+    // straight colour step at the photo's edge.
+    let a_low = (central_act * 0.35).clamp(A_FLAT, 2.5);
     let low = |i: usize| g.act[i] <= a_low;
     let fl: Vec<f32> = (0..lines).map(|k| v.frac(k, full, low)).collect();
     if fl[0] < 0.6 {
@@ -490,7 +497,7 @@ fn side_bar(g: &Grid, side: Side, central_act: f32, span: (usize, usize)) -> Opt
     let kc = content_start(lines, min_run, max_k, |k| fl[k] <= 0.3)?;
     let mut best: Option<(usize, f32)> = None;
     for k in 2..=kc.min(lines - 2) {
-        if fl[k - 1] < 0.85 {
+        if fl[k - 1] < 0.75 {
             continue;
         }
         // The step must persist into the photo (a thin overlay line on
@@ -510,7 +517,14 @@ fn side_bar(g: &Grid, side: Side, central_act: f32, span: (usize, usize)) -> Opt
     }
     let (b, step) = best?;
     let mean_outside = fl[..b - 1].iter().sum::<f32>() / (b - 1) as f32;
-    if step >= 0.5 && mean_outside >= 0.7 {
+    let inside_clean = flat_lines.is_none_or(|fr| {
+        let last = content_end(lines, min_run, |k| fl[k] <= 0.3).unwrap_or(b);
+        b + 1 >= last
+            || !fr[b + 1..last]
+                .windows(2)
+                .any(|w| w[0] >= 0.9 && w[1] >= 0.9)
+    });
+    if step >= 0.5 && mean_outside >= 0.7 && inside_clean {
         return Some((Bar::Blurred, b));
     }
     None
@@ -628,12 +642,6 @@ fn refine(
             };
             // Skip the few lines next to the edge (JPEG ringing, resampling).
             let above = mean(y.saturating_sub(10), y.saturating_sub(3));
-            if std::env::var_os("RDBG").is_some() {
-                eprintln!(
-                    "refine {side:?} lo={lo} hi={hi} y={y} m={:?}",
-                    m.iter().map(|v| (v * 100.0) as i32).collect::<Vec<_>>()
-                );
-            }
             if best.1 < f32::MAX && above >= 0.75 && mean(y + 1, y + 4) <= above - 0.2 {
                 Some(y)
             } else {

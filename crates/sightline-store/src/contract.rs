@@ -47,6 +47,7 @@ pub fn sample_fingerprints(byte: u8) -> Fingerprints {
             kind: "borderless".into(),
             rect: [1, 2, 3, 4],
             pdq: pdq(byte.wrapping_add(1), 70),
+            dihedral: Vec::new(),
         }],
     }
 }

@@ -89,8 +89,12 @@ impl Store {
         })
     }
 
-    /// Throw away the embedded catalog and rebuild it from the journal. The
-    /// old catalog is kept beside it until the new one is complete.
+    /// Throw away the embedded catalog and rebuild it from the journal.
+    ///
+    /// The old catalog is set aside first and a fresh one is built in its
+    /// place by replaying the journal. A rebuild interrupted half-way needs
+    /// no care: the new catalog stores its journal position in every
+    /// transaction, so the next open simply carries on replaying.
     pub fn rebuild_embedded(dir: &Path) -> Result<Store> {
         let layout = EmbeddedLayout::new(dir);
         if !layout.journal().exists() {
@@ -101,29 +105,28 @@ impl Store {
         }
         let lock = take_lock(&layout)?;
         let old = layout.root.join("catalog.old");
-        let new = layout.root.join("catalog.rebuilding");
-        for stale in [&old, &new] {
-            if stale.exists() {
-                std::fs::remove_dir_all(stale)
-                    .map_err(StoreError::io(format!("remove {}", stale.display())))?;
-            }
-        }
-        {
-            let fresh = SledCatalog::open(&new, &layout.journal())?;
-            fresh.flush()?;
+        if old.exists() {
+            std::fs::remove_dir_all(&old)
+                .map_err(StoreError::io(format!("remove {}", old.display())))?;
         }
         if layout.catalog().exists() {
             std::fs::rename(layout.catalog(), &old)
                 .map_err(StoreError::io("set the old catalog aside"))?;
+            blob::sync_dir(&layout.root)?;
         }
-        std::fs::rename(&new, layout.catalog())
-            .map_err(StoreError::io("install the rebuilt catalog"))?;
-        blob::sync_dir(&layout.root)?;
+        let blobs = FsBlobStore::open(layout.blobs())?;
+        blobs.clear_staging()?;
+        let catalog = SledCatalog::open(&layout.catalog(), &layout.journal())?;
+        catalog.flush()?;
         if old.exists() {
             std::fs::remove_dir_all(&old).map_err(StoreError::io("remove the old catalog"))?;
         }
-        drop(lock);
-        Store::open_embedded(dir)
+        Ok(Store {
+            root: layout.root,
+            blobs: Arc::new(blobs),
+            catalog: Arc::new(catalog),
+            _lock: Arc::new(lock),
+        })
     }
 
     pub fn root(&self) -> &Path {
