@@ -34,4 +34,10 @@ for set in social camera; do
     printf '%-8s %-22s %10.2f %12.2f\n' "$set" "sightline $t thread(s)" "$fps" "$(python3 -c "print($fps/$peer)")"
     sed -n 2p <<<"$res" | sed 's/^/         /'
   done
+  # What ingest does on top: framed-photo regions and centre crops.
+  res=$("$bin" "$out/$set" 1 --regions)
+  fps=$(sed -n 's/^RESULT files_per_s=//p' <<<"$res")
+  printf '%-8s %-22s %10.2f %12.2f
+' "$set" "sightline 1 + regions" "$fps" "$(python3 -c "print($fps/$peer)")"
+  sed -n 2p <<<"$res" | sed 's/^/         /'
 done

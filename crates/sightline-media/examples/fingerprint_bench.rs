@@ -26,6 +26,7 @@ struct Stages {
     decode: Duration,
     pdq: Duration,
     img: Duration,
+    regions: Duration,
     files: usize,
     failed: usize,
     pixels: u64,
@@ -49,10 +50,13 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.len() < 2 {
-        eprintln!("usage: fingerprint_bench FOLDER [THREADS]");
+        eprintln!("usage: fingerprint_bench FOLDER [THREADS] [--regions]");
         std::process::exit(2);
     }
     let threads: usize = args.get(2).and_then(|t| t.parse().ok()).unwrap_or(1).max(1);
+    // Also find framed photos and hash them and the centre crops, as ingest
+    // does (beyond the definition of full fingerprinting).
+    let with_regions = args.iter().any(|a| a == "--regions");
     let mut files = Vec::new();
     walk(Path::new(&args[1]), &mut files);
     let next = AtomicUsize::new(0);
@@ -94,6 +98,11 @@ fn main() {
                         let img = fp.img_hashes_rgb(seen.as_deref().unwrap_or(&te), w, h);
                         std::hint::black_box(img);
                         let t5 = Instant::now();
+                        if with_regions {
+                            let r = fp.region_hashes(&te, seen.as_deref().unwrap_or(&te), w, h);
+                            std::hint::black_box(r);
+                        }
+                        st.regions += t5.elapsed();
                         st.read += t1 - t0;
                         st.sha += t2 - t1;
                         st.decode += t3 - t2;
@@ -116,6 +125,7 @@ fn main() {
         t.decode += s.decode;
         t.pdq += s.pdq;
         t.img += s.img;
+        t.regions += s.regions;
         t.files += s.files;
         t.failed += s.failed;
         t.pixels += s.pixels;
@@ -130,12 +140,13 @@ fn main() {
         t.pixels as f64 / wall / 1e6
     );
     println!(
-        "per file (ms, summed over threads): read {:.2}  decode {:.2}  pdq+dihedral {:.2}  img_hash family {:.2}  sha256 {:.2}",
+        "per file (ms, summed over threads): read {:.2}  decode {:.2}  pdq+dihedral {:.2}  img_hash family {:.2}  sha256 {:.2}  regions {:.2}",
         per(t.read),
         per(t.decode),
         per(t.pdq),
         per(t.img),
-        per(t.sha)
+        per(t.sha),
+        per(t.regions)
     );
     println!("RESULT files_per_s={:.3}", t.files as f64 / wall);
 }

@@ -206,7 +206,7 @@ impl Fingerprinter {
 
     /// Find framed photos in what a person sees (`view`), add the centred
     /// crops, and hash each part of the reference pixels (`te`).
-    fn region_hashes(
+    pub fn region_hashes(
         &mut self,
         te: &[u8],
         view: &[u8],
