@@ -397,3 +397,54 @@ fn show_refuses_unknown_and_malformed_ids() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("at least 4 hex characters"));
 }
+
+#[test]
+fn an_image_that_will_not_decode_is_kept_with_the_reason_and_no_fingerprints() {
+    // A real PNG whose compressed pixel data is scrambled: every chunk is
+    // where its length says, so the structure is sound, but zlib fails.
+    let png = expected()
+        .into_iter()
+        .find(|e| s(e, "path").starts_with("images/originals/") && s(e, "format") == "png")
+        .expect("a PNG original");
+    let mut bytes = fs::read(fixtures().join(s(&png, "path"))).expect("png");
+    let idat = bytes
+        .windows(4)
+        .position(|w| w == b"IDAT")
+        .expect("an IDAT chunk");
+    for b in &mut bytes[idat + 4..idat + 4 + 64] {
+        *b ^= 0x5a;
+    }
+    let d = tempfile::tempdir().expect("tempdir");
+    fs::write(d.path().join("scrambled.png"), &bytes).expect("write");
+    let data = tempfile::tempdir().expect("tempdir");
+    let out = json(
+        data.path(),
+        &["ingest", "--json", &d.path().display().to_string()],
+    );
+    assert_eq!(
+        n(&out["summary"], "new_items"),
+        1,
+        "the bytes are evidence: kept"
+    );
+    let sha = s(&out["summary"]["outcomes"][0], "sha256").to_string();
+    let shown = json(data.path(), &["show", "--json", &sha]);
+    assert!(shown["fingerprints"].is_null(), "{shown}");
+    let warnings = shown["item"]["warnings"].as_array().expect("warnings");
+    assert!(
+        warnings.iter().any(|w| w
+            .as_str()
+            .is_some_and(|w| w.starts_with("not fingerprinted:"))),
+        "{warnings:?}"
+    );
+    // And `fingerprint` says why, per file, without failing the run.
+    let line = json(
+        data.path(),
+        &[
+            "fingerprint",
+            "--json",
+            &d.path().join("scrambled.png").display().to_string(),
+        ],
+    );
+    assert!(!s(&line, "error").is_empty(), "{line}");
+    assert_eq!(json(data.path(), &["check", "--json"])["clean"], true);
+}

@@ -19,7 +19,9 @@ use image_hasher::{BitOrder, HashAlg, Hasher, HasherConfig};
 
 use crate::decode::{DecodeError, DecodeMode, Decoded, Pixels, decode_pixels};
 use crate::pdq::{LumaModel, Pdq, PdqHash, PdqHasher};
-use crate::regions::{CENTRE_CROPS, centre_rect, crop_rgb, find_regions};
+use crate::regions::{
+    CENTRE_CROPS, box_downscale, centre_rect, crop_rgb, find_regions, region_scale,
+};
 use crate::{Format, Limits};
 
 /// Longest side of the thumbnail the img_hash family is computed on.
@@ -205,7 +207,9 @@ impl Fingerprinter {
     }
 
     /// Find framed photos in what a person sees (`view`), add the centred
-    /// crops, and hash each part of the reference pixels (`te`).
+    /// crops, and hash each part of the reference pixels (`te`). Large
+    /// images are worked on box-downscaled ([`region_scale`]); rects are
+    /// reported in full-resolution pixels either way.
     pub fn region_hashes(
         &mut self,
         te: &[u8],
@@ -213,6 +217,26 @@ impl Fingerprinter {
         width: u32,
         height: u32,
     ) -> Vec<RegionHash> {
+        let k = region_scale(width, height);
+        let (te_small, view_small, w, h);
+        let (te, view, width, height) = if k > 1 {
+            let (t, sw, sh) = box_downscale(te, width, height, k);
+            te_small = t;
+            view_small = if std::ptr::eq(te, view) {
+                None
+            } else {
+                Some(box_downscale(view, width, height, k).0)
+            };
+            (w, h) = (sw, sh);
+            (
+                &te_small[..],
+                view_small.as_deref().unwrap_or(&te_small),
+                w,
+                h,
+            )
+        } else {
+            (te, view, width, height)
+        };
         let mut parts: Vec<(&'static str, [u32; 4])> = find_regions(view, width, height)
             .into_iter()
             .map(|r| (r.kind.as_str(), r.rect))
@@ -234,7 +258,7 @@ impl Fingerprinter {
             dihedral.copy_from_slice(&d.hashes[1..]);
             out.push(RegionHash {
                 kind,
-                rect,
+                rect: rect.map(|v| v * k),
                 pdq,
                 dihedral,
             });

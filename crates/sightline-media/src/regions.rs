@@ -131,6 +131,50 @@ const TOL_PX: i32 = 8;
 /// pay (`docs/benchmarks.md`, "Re-post matching"); 90% and 70% added nothing.
 pub const CENTRE_CROPS: [(&str, f64); 2] = [("centre-80", 0.8), ("centre-60", 0.6)];
 
+/// Regions are looked for, and hashed, on a copy box-downscaled by an
+/// integer factor so its short side stays at least this long. Phone
+/// screenshots and social-media images are smaller than twice this and are
+/// used as they are; camera photos are not, and there the full-resolution
+/// pass would cost more than decoding (PDQ decimates to 64×64 anyway).
+pub const REGION_MIN_SIDE: u32 = 720;
+
+/// The integer factor [`box_downscale`] uses for a `w` × `h` image.
+pub fn region_scale(w: u32, h: u32) -> u32 {
+    (w.min(h) / REGION_MIN_SIDE).max(1)
+}
+
+/// Average `k` × `k` blocks of interleaved RGB. Returns the smaller image
+/// and its size; columns and rows left over at the edges are dropped.
+pub fn box_downscale(rgb: &[u8], width: u32, height: u32, k: u32) -> (Vec<u8>, u32, u32) {
+    let k = k.max(1);
+    let (w, h) = (width / k, height / k);
+    let (w_us, k_us) = (width as usize, k as usize);
+    if rgb.len() < w_us * height as usize * 3 {
+        return (Vec::new(), 0, 0);
+    }
+    let mut out = vec![0u8; w as usize * h as usize * 3];
+    let mut sums = vec![0u32; w as usize * 3];
+    let area = k * k;
+    for oy in 0..h as usize {
+        sums.fill(0);
+        for y in oy * k_us..(oy + 1) * k_us {
+            let row = &rgb[y * w_us * 3..(y * w_us + w as usize * k_us) * 3];
+            for (ox, block) in row.chunks_exact(k_us * 3).enumerate() {
+                for px in block.chunks_exact(3) {
+                    sums[ox * 3] += u32::from(px[0]);
+                    sums[ox * 3 + 1] += u32::from(px[1]);
+                    sums[ox * 3 + 2] += u32::from(px[2]);
+                }
+            }
+        }
+        let dst = &mut out[oy * w as usize * 3..(oy + 1) * w as usize * 3];
+        for (d, &sum) in dst.iter_mut().zip(&sums) {
+            *d = ((sum + area / 2) / area) as u8;
+        }
+    }
+    (out, w, h)
+}
+
 /// The centred `scale` × `scale` part of a `w` × `h` image, as x, y, w, h.
 pub fn centre_rect(w: u32, h: u32, scale: f64) -> [u32; 4] {
     let cw = ((f64::from(w) * scale).round() as u32).clamp(1, w.max(1));
