@@ -40,10 +40,20 @@ demo() {
   echo
   echo "==> sightline show $first"
   "$bin" --data-dir "$data" show "$first"
+  echo
+  echo "==> sightline clusters   (re-posts grouped with the earliest-seen copy)"
+  "$bin" --data-dir "$data" clusters
+  local shot
+  shot=$(ls fixtures/images/reposts/*__screenshot.jpg | head -n 1)
+  echo
+  echo "==> sightline similar $shot"
+  "$bin" --data-dir "$data" similar "$shot"
   cat <<TXT
 
 Where to look next:
   $bin --data-dir $data show <id>     one item and every place it was seen
+  $bin --data-dir $data similar FILE  stored near-duplicates of any file
+  $bin fingerprint --json FILE        PDQ (exchangeable with ThreatExchange), pHash, ...
   $bin --data-dir $data history       the audit trail
   $data/blobs/sha256/                 the preserved originals, byte for byte
 Run this again: the second ingest finds only duplicates and adds nothing.

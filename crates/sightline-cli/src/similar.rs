@@ -198,17 +198,25 @@ fn print_match(store: &Store, m: &Match, json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The item's earliest sighting: when it dates the item, and where it was.
+fn earliest(
+    store: &Store,
+    sha: &Sha256,
+) -> anyhow::Result<Option<(chrono::DateTime<chrono::Utc>, String)>> {
+    Ok(store
+        .catalog()
+        .sightings_of(sha)?
+        .into_iter()
+        .map(|s| (s.seen_at(), s.source.locator))
+        .min())
+}
+
 /// The earliest time any sighting of the item dates it.
 fn first_seen(
     store: &Store,
     sha: &Sha256,
 ) -> anyhow::Result<Option<chrono::DateTime<chrono::Utc>>> {
-    Ok(store
-        .catalog()
-        .sightings_of(sha)?
-        .iter()
-        .map(|s| s.seen_at())
-        .min())
+    Ok(earliest(store, sha)?.map(|(t, _)| t))
 }
 
 pub fn clusters(store: &Store, json: bool) -> anyhow::Result<ExitCode> {
@@ -217,29 +225,37 @@ pub fn clusters(store: &Store, json: bool) -> anyhow::Result<ExitCode> {
     for c in store.catalog().clusters()? {
         let mut members = Vec::with_capacity(c.members.len());
         for sha in &c.members {
-            members.push((first_seen(store, sha)?, *sha));
+            let first = earliest(store, sha)?;
+            let (t, at) = first.map_or((None, None), |(t, at)| (Some(t), Some(at)));
+            members.push((t, *sha, at));
         }
         // Earliest seen first; unknown times last; ties by address.
-        members.sort_by_key(|(t, sha)| (t.is_none(), *t, *sha));
+        members.sort_by_key(|(t, sha, _)| (t.is_none(), *t, *sha));
         let original = members[0].1;
         if json {
             json_line(&json!({
                 "cluster": c.id,
-                "members": members.iter().map(|(t, sha)| json!({
+                "members": members.iter().map(|(t, sha, at)| json!({
                     "id": sha.short(),
                     "sha256": sha,
                     "first_seen": t,
+                    "first_seen_at": at,
                 })).collect::<Vec<_>>(),
                 "original": original.short(),
             }))?;
         } else {
             say!("cluster {} ({} items)", c.id, members.len());
-            for (t, sha) in &members {
-                let mark = if *sha == original { "original" } else { "" };
+            for (t, sha, at) in &members {
+                let mark = if *sha == original {
+                    "original"
+                } else {
+                    "        "
+                };
                 say!(
-                    "  {}  first seen {}  {mark}",
+                    "  {}  {mark}  first seen {}  {}",
                     sha.short(),
-                    t.map_or("-".into(), |t| t.to_rfc3339())
+                    t.map_or("-".into(), |t| t.format("%Y-%m-%d %H:%M:%SZ").to_string()),
+                    at.as_deref().map(safe).unwrap_or_default()
                 );
             }
         }

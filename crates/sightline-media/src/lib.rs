@@ -1,8 +1,10 @@
-//! Media recognition and structural validation for Sightline.
+//! Media recognition, validation, decoding and image fingerprints for
+//! Sightline.
 //!
 //! Evidence arrives from social media and must be treated as hostile: sizes
 //! lie, files are cut short, headers announce absurd dimensions and container
-//! structures point at themselves. This crate answers two questions cheaply:
+//! structures point at themselves. This crate first answers two questions
+//! cheaply:
 //!
 //! * [`sniff`] — what does a file look like, judged by its first bytes rather
 //!   than by its name?
@@ -15,6 +17,12 @@
 //! by the file length. It does not decode pixels: it walks the container or
 //! marker structure of each format, checks that every declared size fits in
 //! the file and that the stated dimensions are sane (see [`Limits`]).
+//!
+//! Then, for images, [`fingerprint::fingerprint_image`] decodes once
+//! ([`decode`], reproducing the pixels the reference PDQ tooling hashes) and
+//! computes every fingerprint: [`pdq`] (our own PDQ, bit-exact with Meta's
+//! reference, with its dihedral variants), the img_hash family, and PDQ of
+//! the parts [`regions`] finds (a photo inside a frame, centred crops).
 //!
 //! ```
 //! use sightline_media::{probe_bytes, Format, Limits};
