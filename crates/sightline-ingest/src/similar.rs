@@ -13,7 +13,7 @@ use serde::Serialize;
 use sightline_core::{Fingerprints, Sha256};
 use sightline_index::PdqIndex;
 use sightline_media::pdq::DIHEDRAL_NAMES;
-use sightline_store::{Catalog, PdqEntry, StoreError};
+use sightline_store::{Catalog, StoreError};
 
 /// Reference vPDQ/PDQ practice: hashes below this quality are not trusted.
 pub const MIN_QUALITY: u8 = 50;
@@ -36,10 +36,20 @@ pub struct Match {
 #[derive(Debug, Default)]
 pub struct Matcher {
     index: PdqIndex,
-    /// Index id → the stored hash's owner, slot and quality.
-    entries: Vec<PdqEntry>,
-    /// Region kinds by (item, slot), for naming matches.
-    regions: HashMap<(Sha256, u8), String>,
+    /// Index id → what the stored hash is.
+    entries: Vec<Entry>,
+    /// Names of the parts hashed: `pdq` for the whole image, then
+    /// `region:<kind>`, each stored once.
+    kinds: Vec<String>,
+}
+
+/// One stored hash, compactly.
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    item: Sha256,
+    quality: u8,
+    /// Index into `Matcher::kinds`.
+    kind: u16,
 }
 
 fn parse_hash(hex: &str) -> Option<[u8; 32]> {
@@ -49,32 +59,43 @@ fn parse_hash(hex: &str) -> Option<[u8; 32]> {
 
 impl Matcher {
     /// Load every stored PDQ hash from the catalog, building the index in
-    /// bulk (much faster than one insert at a time).
+    /// bulk (much faster than one insert at a time). Reads only the compact
+    /// PDQ rows.
     pub fn load(catalog: &dyn Catalog) -> Result<Matcher, StoreError> {
         let mut m = Matcher::default();
+        let mut hashes = Vec::new();
         for e in catalog.pdq_entries()? {
             let e = e?;
-            if e.slot > 0
-                && let Some(fp) = catalog.fingerprints(&e.item)?
-                && let Some(r) = fp.regions.get(usize::from(e.slot) - 1)
-            {
-                m.regions.insert((e.item, e.slot), r.kind.clone());
-            }
-            m.entries.push(e);
+            let kind = m.kind_id(&e.kind);
+            m.entries.push(Entry {
+                item: e.item,
+                quality: e.quality,
+                kind,
+            });
+            hashes.push(e.hash);
         }
-        m.index = m
-            .entries
+        m.index = hashes
             .iter()
             .enumerate()
-            .map(|(id, e)| (id as u32, e.hash))
+            .map(|(id, h)| (id as u32, *h))
             .collect();
         Ok(m)
     }
 
-    fn push(&mut self, e: PdqEntry) {
-        let id = self.entries.len() as u32;
-        self.index.insert(id, &e.hash);
-        self.entries.push(e);
+    /// The id of a part's name (`""` is the whole image).
+    fn kind_id(&mut self, region: &str) -> u16 {
+        let name = if region.is_empty() {
+            "pdq".to_string()
+        } else {
+            format!("region:{region}")
+        };
+        match self.kinds.iter().position(|k| *k == name) {
+            Some(i) => i as u16,
+            None => {
+                self.kinds.push(name);
+                (self.kinds.len() - 1) as u16
+            }
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -87,21 +108,19 @@ impl Matcher {
 
     /// Add an item's hashes so later queries can find it.
     pub fn add(&mut self, item: Sha256, fp: &Fingerprints) {
-        let whole = std::iter::once((&fp.pdq, None));
-        let regions = fp.regions.iter().map(|r| (&r.pdq, Some(&r.kind)));
-        for (slot, (pdq, kind)) in whole.chain(regions).enumerate() {
+        let whole = std::iter::once((&fp.pdq, ""));
+        let regions = fp.regions.iter().map(|r| (&r.pdq, r.kind.as_str()));
+        for (pdq, region) in whole.chain(regions) {
             let Some(hash) = parse_hash(&pdq.hash) else {
                 continue;
             };
-            let slot = slot.min(usize::from(u8::MAX)) as u8;
-            if let Some(kind) = kind {
-                self.regions.insert((item, slot), kind.clone());
-            }
-            self.push(PdqEntry {
+            let kind = self.kind_id(region);
+            let id = self.entries.len() as u32;
+            self.index.insert(id, &hash);
+            self.entries.push(Entry {
                 item,
-                slot,
-                hash,
                 quality: pdq.quality,
+                kind,
             });
         }
     }
@@ -148,17 +167,8 @@ impl Matcher {
                 if Some(&e.item) == item || e.quality < MIN_QUALITY {
                     continue;
                 }
-                let stored = if e.slot == 0 {
-                    "pdq".to_string()
-                } else {
-                    let kind = self
-                        .regions
-                        .get(&(e.item, e.slot))
-                        .map_or("?", String::as_str);
-                    format!("region:{kind}")
-                };
-                let better = best.get(&e.item).is_none_or(|m| distance < m.distance);
-                if better {
+                if best.get(&e.item).is_none_or(|m| distance < m.distance) {
+                    let stored = self.kinds[usize::from(e.kind)].clone();
                     best.insert(
                         e.item,
                         Match {

@@ -33,12 +33,14 @@ pub enum Recorded {
 
 /// One PDQ hash stored for an item: slot 0 is the whole image, slots 1.. its
 /// regions in the order of `Fingerprints::regions`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PdqEntry {
     pub item: Sha256,
     pub slot: u8,
     pub hash: [u8; 32],
     pub quality: u8,
+    /// The region's kind (`RegionFingerprint::kind`); empty for slot 0.
+    pub kind: String,
 }
 
 /// A group of items that are near-duplicates of each other.

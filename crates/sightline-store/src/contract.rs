@@ -298,13 +298,15 @@ pub fn fingerprints_are_recorded_once(store: &Store) {
                 item: sha,
                 slot: 0,
                 hash: [7; 32],
-                quality: 90
+                quality: 90,
+                kind: String::new(),
             },
             PdqEntry {
                 item: sha,
                 slot: 1,
                 hash: [8; 32],
-                quality: 70
+                quality: 70,
+                kind: "borderless".into(),
             },
         ]
     );

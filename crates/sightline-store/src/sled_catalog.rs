@@ -48,7 +48,7 @@ struct Trees {
     by_item: sled::Tree,
     /// item sha256 → `Fingerprints` JSON
     fingerprints: sled::Tree,
-    /// item sha256 ‖ slot → PDQ hash (32 bytes) ‖ quality (1 byte)
+    /// item sha256 ‖ slot → PDQ hash (32 bytes) ‖ quality (1 byte) ‖ kind
     pdq: sled::Tree,
     /// `journal_position` → `Position` JSON; `next_cluster` → u64 BE
     meta: sled::Tree,
@@ -207,15 +207,23 @@ fn pdq_key(item: &Sha256, slot: u8) -> [u8; 33] {
 }
 
 /// The compact PDQ rows of a set of fingerprints: whole image, then regions.
-fn pdq_rows(item: &Sha256, fp: &Fingerprints) -> Vec<([u8; 33], [u8; 33])> {
+/// Row value: hash (32) ‖ quality (1) ‖ region kind (UTF-8, at most 64
+/// bytes; empty for the whole image), so loading an index decodes nothing.
+fn pdq_rows(item: &Sha256, fp: &Fingerprints) -> Vec<([u8; 33], Vec<u8>)> {
     let mut rows = Vec::new();
-    let whole = std::iter::once(&fp.pdq);
-    for (slot, pdq) in whole.chain(fp.regions.iter().map(|r| &r.pdq)).enumerate() {
-        let mut v = [0u8; 33];
+    let whole = std::iter::once((&fp.pdq, ""));
+    let regions = fp.regions.iter().map(|r| (&r.pdq, r.kind.as_str()));
+    for (slot, (pdq, kind)) in whole.chain(regions).enumerate() {
+        let mut v = vec![0u8; 33];
         if slot > u8::MAX as usize || hex::decode_to_slice(&pdq.hash, &mut v[..32]).is_err() {
             continue;
         }
         v[32] = pdq.quality;
+        let mut end = kind.len().min(64);
+        while !kind.is_char_boundary(end) {
+            end -= 1;
+        }
+        v.extend_from_slice(&kind.as_bytes()[..end]);
         rows.push((pdq_key(item, slot as u8), v));
     }
     rows
@@ -226,7 +234,7 @@ enum Encoded {
     Fingerprints {
         item: [u8; 32],
         value: Vec<u8>,
-        rows: Vec<([u8; 33], [u8; 33])>,
+        rows: Vec<([u8; 33], Vec<u8>)>,
     },
     Item {
         key: [u8; 32],
@@ -270,7 +278,7 @@ impl Encoded {
                 if v.fingerprints.get(item)?.is_none() {
                     v.fingerprints.insert(&item[..], value.as_slice())?;
                     for (k, row) in rows {
-                        v.pdq.insert(&k[..], &row[..])?;
+                        v.pdq.insert(&k[..], row.as_slice())?;
                     }
                     v.pending.insert(&item[..], &[][..])?;
                 }
@@ -476,7 +484,7 @@ impl Catalog for SledCatalog {
     fn pdq_entries(&self) -> Result<Box<dyn Iterator<Item = Result<PdqEntry>> + '_>> {
         Ok(Box::new(self.trees.pdq.iter().map(|kv| {
             let (k, v) = kv.map_err(db_err)?;
-            if k.len() != 33 || v.len() != 33 {
+            if k.len() != 33 || v.len() < 33 {
                 return Err(StoreError::Database("malformed pdq row".into()));
             }
             let mut item = [0u8; 32];
@@ -488,6 +496,7 @@ impl Catalog for SledCatalog {
                 slot: k[32],
                 hash,
                 quality: v[32],
+                kind: String::from_utf8_lossy(&v[33..]).into_owned(),
             })
         })))
     }
