@@ -19,44 +19,8 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::time::{Duration, Instant};
 
+use sightline_index::testing::Rng;
 use sightline_index::{Hash256, PdqIndex, SearchPlan, brute_force};
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn hash(&mut self) -> Hash256 {
-        let mut h = [0u8; 32];
-        for c in h.chunks_exact_mut(8) {
-            c.copy_from_slice(&self.next().to_le_bytes());
-        }
-        h
-    }
-    /// `h` with `k` distinct random bits flipped.
-    fn flip(&mut self, h: &Hash256, k: u32) -> Hash256 {
-        let mut out = *h;
-        let mut done = [false; 256];
-        let mut left = k;
-        while left > 0 {
-            let b = self.below(256) as usize;
-            if !done[b] {
-                done[b] = true;
-                out[b / 8] ^= 1 << (b % 8);
-                left -= 1;
-            }
-        }
-        out
-    }
-}
 
 struct Args {
     n: usize,

@@ -54,6 +54,8 @@
 
 mod index;
 mod segment;
+#[doc(hidden)]
+pub mod testing;
 
 pub use index::{PdqIndex, SearchPlan, SearchStats};
 

@@ -3,48 +3,18 @@
 //! every radius the issue names, both search plans. Every comparison is of
 //! the whole result: zero misses and zero extras.
 
+use sightline_index::testing::Rng;
 use sightline_index::{Hash256, PdqIndex, SearchPlan, brute_force, hamming};
 
 const RADII: [u32; 8] = [0, 1, 8, 31, 32, 64, 100, 256];
 const PLANS: [SearchPlan; 3] = [SearchPlan::Auto, SearchPlan::Index, SearchPlan::Scan];
 
-/// splitmix64: a tiny seeded generator, enough for test data.
-struct Rng(u64);
+/// Flips aimed at the index's substrings, for boundary tests.
+trait SubstringFlips {
+    fn flip_per_substring(&mut self, h: &Hash256, counts: &[u32; 8], top_first: bool) -> Hash256;
+}
 
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..n` (n > 0).
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
-    fn hash(&mut self) -> Hash256 {
-        let mut h = [0u8; 32];
-        for chunk in h.chunks_exact_mut(8) {
-            chunk.copy_from_slice(&self.next().to_le_bytes());
-        }
-        h
-    }
-
-    /// `h` with `k` distinct bits flipped.
-    fn flip(&mut self, h: &Hash256, k: u32) -> Hash256 {
-        let mut out = *h;
-        let mut bits: Vec<usize> = (0..256).collect();
-        for i in 0..k as usize {
-            let j = i + self.below((256 - i) as u64) as usize;
-            bits.swap(i, j);
-            out[bits[i] / 8] ^= 1 << (bits[i] % 8);
-        }
-        out
-    }
-
+impl SubstringFlips for Rng {
     /// `h` with `counts[t]` distinct bits flipped in substring `t`
     /// (bits `32t..32t+32`). With `top_first`, the flips go to the
     /// substring's most significant byte first (the bits every table

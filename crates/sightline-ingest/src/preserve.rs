@@ -2,7 +2,7 @@
 //! validate them, and prepare the record that will make them evidence.
 
 use std::fs::File;
-use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::io::{self, Read, Write};
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::Path;
 
@@ -10,7 +10,7 @@ use chrono::Utc;
 use sightline_core::{
     EvidenceItem, Fingerprints, MediaKind, Sighting, SightingKey, Source, SourceKind,
 };
-use sightline_media::probe;
+use sightline_media::{Sniffed, probe, probe_bytes, sniff};
 use sightline_store::{Record, Store};
 
 use crate::{IngestError, IngestOptions};
@@ -36,9 +36,14 @@ pub fn preserve(
         });
     }
 
-    // Stream into staging, hashing as we go, never holding the file in memory.
+    // Stream into staging, hashing as we go. An image small enough to
+    // decode is also kept in memory as it passes (recognised from its first
+    // bytes), so it is probed and decoded without reading it a second time;
+    // anything else is never held whole.
     let mut stager = store.blobs().stage()?;
     let mut buf = vec![0u8; CHUNK];
+    let mut kept: Option<Vec<u8>> = None;
+    let mut first = true;
     loop {
         let n = match file.read(&mut buf) {
             Ok(0) => break,
@@ -52,6 +57,21 @@ pub fn preserve(
                 size: stager.size() + n as u64,
                 limit: opts.max_file_bytes,
             });
+        }
+        if first {
+            first = false;
+            let image =
+                matches!(sniff(&buf[..n]), Sniffed::Media(f) if f.kind() == MediaKind::Image);
+            if image && len <= opts.max_decode_bytes {
+                kept = Some(Vec::with_capacity(len as usize));
+            }
+        }
+        if let Some(k) = kept.as_mut() {
+            if (k.len() + n) as u64 > opts.max_decode_bytes {
+                kept = None; // grew past the limit while being read
+            } else {
+                k.extend_from_slice(&buf[..n]);
+            }
         }
         stager.write_all(&buf[..n]).map_err(|e| {
             IngestError::Store(sightline_store::StoreError::Io {
@@ -69,11 +89,13 @@ pub fn preserve(
         // Known bytes were validated (and fingerprinted) when first preserved.
         Some(item) => item,
         None => {
-            let mut f = staged.reopen()?;
-            let info = probe(&mut f, staged.size(), &opts.limits)?;
+            let info = match &kept {
+                Some(bytes) => probe_bytes(bytes, &opts.limits)?,
+                None => probe(&mut staged.reopen()?, staged.size(), &opts.limits)?,
+            };
             let mut warnings = info.warnings;
             if info.format.kind() == MediaKind::Image {
-                match fingerprint_file(&mut f, staged.size(), opts) {
+                match fingerprint_kept(kept.as_deref(), &staged, opts) {
                     Ok(fp) => fingerprints = Some(fp),
                     // The bytes are still evidence: keep them, say why
                     // they have no fingerprints.
@@ -129,19 +151,36 @@ pub fn preserve(
     Ok((record, if stored_new { size } else { 0 }))
 }
 
-/// Decode the staged image once and compute every fingerprint from it.
-fn fingerprint_file(f: &mut File, size: u64, opts: &IngestOptions) -> Result<Fingerprints, String> {
+/// Compute every fingerprint from the image bytes kept while copying
+/// (decoded once). If they were not kept (the first read was too short to
+/// recognise the image), read the staged copy instead.
+fn fingerprint_kept(
+    kept: Option<&[u8]>,
+    staged: &sightline_store::StagedBlob,
+    opts: &IngestOptions,
+) -> Result<Fingerprints, String> {
+    let size = staged.size();
     if size > opts.max_decode_bytes {
         return Err(format!(
             "file is {size} bytes, over the {}-byte decode limit",
             opts.max_decode_bytes
         ));
     }
-    let mut bytes = Vec::with_capacity(size as usize);
-    f.seek(SeekFrom::Start(0))
-        .and_then(|_| f.read_to_end(&mut bytes))
-        .map_err(|e| format!("cannot reread the staged copy: {e}"))?;
-    let fp = sightline_media::fingerprint_image(&bytes, &opts.limits).map_err(|e| e.to_string())?;
+    let reread;
+    let bytes = match kept {
+        Some(b) => b,
+        None => {
+            let mut v = Vec::with_capacity(size as usize);
+            staged
+                .reopen()
+                .map_err(|e| e.to_string())?
+                .read_to_end(&mut v)
+                .map_err(|e| format!("cannot reread the staged copy: {e}"))?;
+            reread = v;
+            &reread
+        }
+    };
+    let fp = sightline_media::fingerprint_image(bytes, &opts.limits).map_err(|e| e.to_string())?;
     Ok(crate::fingerprints_of(&fp))
 }
 
