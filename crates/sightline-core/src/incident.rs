@@ -57,25 +57,6 @@ pub struct Fingerprints {
     pub regions: Vec<RegionFingerprint>,
 }
 
-/// One thing an analyst should notice about a file's metadata.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MetaFlag {
-    /// Stable code, e.g. `metadata-stripped`.
-    pub code: String,
-    /// One line saying why.
-    pub reason: String,
-}
-
-/// What a file says about itself, each field with its origin.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Metadata {
-    /// `origin` (container, IFD or namespace and tag) to raw value.
-    #[serde(default)]
-    pub fields: std::collections::BTreeMap<String, serde_json::Value>,
-    #[serde(default)]
-    pub flags: Vec<MetaFlag>,
-}
-
 /// An event that evidence may show; ACLED-compatible, `id` is `event_id_cnty`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Incident {

@@ -19,16 +19,21 @@ mod hash;
 mod incident;
 mod item;
 mod media;
+mod metadata;
 mod sighting;
 
 pub use event::{AuditEvent, Event, GENESIS};
 pub use hash::{ParseHashError, Sha256, Sha256Hasher};
 pub use incident::{
-    Attachment, AttachmentStatus, Fingerprints, Incident, MetaFlag, Metadata, PdqFingerprint,
-    RegionFingerprint, ReviewDecision, ReviewVerdict,
+    Attachment, AttachmentStatus, Fingerprints, Incident, PdqFingerprint, RegionFingerprint,
+    ReviewDecision, ReviewVerdict,
 };
 pub use item::EvidenceItem;
 pub use media::MediaKind;
+pub use metadata::{
+    C2paAction, C2paInfo, C2paIngredient, C2paManifest, C2paStatus, GeoPoint, MetaField, MetaFlag,
+    MetaIssue, MetaSummary, MetaTime, Metadata, ThumbnailInfo, VideoMeta, VideoStream,
+};
 pub use sighting::{Sighting, SightingId, SightingKey, Source, SourceKind, Tool};
 
 /// Version of the serialized forms in this crate. Bump when a field changes
