@@ -38,6 +38,23 @@ pub enum Command {
     Clusters(JsonArg),
     /// Fingerprint stored images that have no fingerprints yet and recompute every cluster
     Reindex(JsonArg),
+    /// What files say about themselves (EXIF, XMP, PNG text, video container, C2PA) with analyst flags; nothing is stored
+    Metadata(MetadataArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MetadataArgs {
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// One JSON object per file, one per line
+    #[arg(long)]
+    pub json: bool,
+    /// When the post carrying the file was published (RFC 3339): flags a capture time far from it
+    #[arg(long)]
+    pub posted_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Capture time further than this many hours from --posted-at is flagged [default: 48]
+    #[arg(long)]
+    pub max_post_gap_hours: Option<i64>,
 }
 
 #[derive(Debug, Args)]

@@ -25,6 +25,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Similar(args) => crate::similar::similar(&open(&dir)?, args),
         Command::Clusters(args) => crate::similar::clusters(&open(&dir)?, args.json),
         Command::Reindex(args) => crate::similar::reindex(&open(&dir)?, args.json),
+        Command::Metadata(args) => crate::metadata::metadata(args),
     }
 }
 

@@ -249,12 +249,6 @@ fn convert(ctx: Context, num: u16, v: &Value) -> Result<Json, String> {
                 .unwrap_or_default()
                 .trim_end_matches([' ', '\t', '\r', '\n'])
         )),
-        (Gps, 0x00, Value::Byte(b)) => Ok(json!(
-            b.iter()
-                .map(|x| x.to_string())
-                .collect::<Vec<_>>()
-                .join(".")
-        )),
         (Gps, 0x1b | 0x1c, Value::Undefined(b, _)) | (Exif, 0x9286, Value::Undefined(b, _)) => {
             Ok(json!(encoded_text(b)))
         }

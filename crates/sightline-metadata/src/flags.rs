@@ -152,6 +152,22 @@ pub fn file_flags(m: &Metadata, opts: &FlagOptions) -> Vec<MetaFlag> {
             ));
         }
     }
+    let n = |k: &str| m.get(k).and_then(|f| f.value.as_u64());
+    if let (Some(ew), Some(eh), Some(w), Some(h)) = (
+        n("ExifIFD:ExifImageWidth"),
+        n("ExifIFD:ExifImageHeight"),
+        n("File:ImageWidth"),
+        n("File:ImageHeight"),
+    ) {
+        if (ew, eh) != (w, h) && (eh, ew) != (w, h) && ew > 0 && eh > 0 {
+            out.push(flag(
+                "dimensions-differ",
+                format!(
+                    "exif says {ew}x{eh}, the pixels are {w}x{h}: resized or cropped after capture"
+                ),
+            ));
+        }
+    }
     let gps = s
         .gps
         .as_ref()

@@ -23,11 +23,47 @@ pub mod flags;
 mod summary;
 mod xmp;
 
+use std::io::Read;
+use std::path::Path;
+
 use serde_json::json;
 use sightline_core::{MetaField, MetaIssue, Metadata, ThumbnailInfo};
-use sightline_media::{DecodeMode, Limits, PdqHash};
+use sightline_media::{DecodeMode, Format, Limits, MediaKind, PdqHash, Sniffed};
 
 pub use flags::{FlagOptions, file_flags, post_flags};
+
+/// Why a file's metadata could not be read at all. (Problems inside a
+/// readable file are [`MetaIssue`]s, not errors.)
+#[derive(Debug, thiserror::Error)]
+pub enum MetaError {
+    #[error("cannot read: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("not a regular file")]
+    NotAFile,
+    #[error("not a supported image or video (looks like {0})")]
+    NotMedia(&'static str),
+    #[error("file is over the {limit}-byte limit for reading metadata")]
+    TooLarge { limit: u64 },
+}
+
+impl MetaError {
+    /// Stable code, as the ingest error codes.
+    pub fn code(&self) -> &'static str {
+        match self {
+            MetaError::Io(e) if e.kind() == std::io::ErrorKind::NotFound => "not-found",
+            MetaError::Io(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+                "permission-denied"
+            }
+            MetaError::Io(_) => "io",
+            MetaError::NotAFile => "not-a-file",
+            MetaError::NotMedia(_) => "not-media",
+            MetaError::TooLarge { .. } => "too-large",
+        }
+    }
+}
+
+/// Largest image read into memory for metadata.
+pub const MAX_IMAGE_BYTES: u64 = 256 << 20;
 
 /// Options for [`Extractor`].
 #[derive(Debug, Clone)]
@@ -60,6 +96,44 @@ pub struct Extractor {
 impl Extractor {
     pub fn new(options: Options) -> Self {
         Extractor { options }
+    }
+
+    /// Metadata of a file on disk: images are read into memory (up to
+    /// [`MAX_IMAGE_BYTES`]); videos are probed in place.
+    pub fn file(&self, path: &Path) -> Result<Metadata, MetaError> {
+        let mut f = std::fs::File::open(path)?;
+        let md = f.metadata()?;
+        if !md.is_file() {
+            return Err(MetaError::NotAFile);
+        }
+        let mut head = Vec::with_capacity(64);
+        (&mut f).take(64).read_to_end(&mut head)?;
+        let format = match sightline_media::sniff(&head) {
+            Sniffed::Media(fmt) => fmt,
+            Sniffed::Other(what) => return Err(MetaError::NotMedia(what)),
+        };
+        if format.kind() == MediaKind::Video {
+            return Ok(self.video(path, format));
+        }
+        if md.len() > MAX_IMAGE_BYTES {
+            return Err(MetaError::TooLarge {
+                limit: MAX_IMAGE_BYTES,
+            });
+        }
+        let mut data = head;
+        f.take(MAX_IMAGE_BYTES).read_to_end(&mut data)?;
+        Ok(self.image(&data, None))
+    }
+
+    /// Metadata of a video file, probed in place.
+    pub fn video(&self, _path: &Path, format: Format) -> Metadata {
+        let mut meta = Metadata::default();
+        meta.issues.push(MetaIssue {
+            origin: format.name().into(),
+            code: "video-unsupported".into(),
+            message: "video container metadata is not read yet".into(),
+        });
+        meta
     }
 
     /// Metadata of an image file held in memory. `image_pdq` is the
