@@ -158,15 +158,17 @@ pub fn file_flags(m: &Metadata, opts: &FlagOptions) -> Vec<MetaFlag> {
         n("ExifIFD:ExifImageHeight"),
         n("File:ImageWidth"),
         n("File:ImageHeight"),
-    ) {
-        if (ew, eh) != (w, h) && (eh, ew) != (w, h) && ew > 0 && eh > 0 {
-            out.push(flag(
-                "dimensions-differ",
-                format!(
-                    "exif says {ew}x{eh}, the pixels are {w}x{h}: resized or cropped after capture"
-                ),
-            ));
-        }
+    ) && (ew, eh) != (w, h)
+        && (eh, ew) != (w, h)
+        && ew > 0
+        && eh > 0
+    {
+        out.push(flag(
+            "dimensions-differ",
+            format!(
+                "exif says {ew}x{eh}, the pixels are {w}x{h}: resized or cropped after capture"
+            ),
+        ));
     }
     let gps = s
         .gps
