@@ -32,8 +32,14 @@ fn outcomes(summary: &Value) -> BTreeMap<String, Value> {
 #[test]
 fn fixtures_ingest_as_expected_and_a_second_run_changes_nothing() {
     let data = tempfile::tempdir().expect("tempdir");
-    let fx = fixtures().display().to_string();
-    let first = json(data.path(), &["ingest", "--json", &fx]);
+    // The xtask-made fixtures (fixtures/metadata has its own tests).
+    let dirs: Vec<String> = ["images", "videos", "hostile"]
+        .iter()
+        .map(|d| fixtures().join(d).display().to_string())
+        .collect();
+    let mut args = vec!["ingest", "--json"];
+    args.extend(dirs.iter().map(String::as_str));
+    let first = json(data.path(), &args);
     let summary = &first["summary"];
     let got = outcomes(summary);
 
@@ -95,7 +101,7 @@ fn fixtures_ingest_as_expected_and_a_second_run_changes_nothing() {
     let journal_before = fs::read(data.path().join("journal/events.jsonl")).expect("journal");
 
     // Twice: only duplicates, nothing new, nothing changed.
-    let second = json(data.path(), &["ingest", "--json", &fx]);
+    let second = json(data.path(), &args);
     let s2 = &second["summary"];
     assert_eq!(n(s2, "new_items"), 0);
     assert_eq!(n(s2, "new_sightings"), 0);

@@ -212,12 +212,31 @@ fn show(store: &Store, args: ShowArgs) -> anyhow::Result<ExitCode> {
     let sightings = store.catalog().sightings_of(&item.sha256)?;
     let fingerprints = store.catalog().fingerprints(&item.sha256)?;
     let cluster = store.catalog().cluster_of(&item.sha256)?;
+    let metadata = store.catalog().metadata(&item.sha256)?;
+    // Flags comparing the file with each post that carried it.
+    let flag_opts = sightline_metadata::FlagOptions::default();
+    let post_flags: Vec<(sightline_core::SightingId, Vec<sightline_core::MetaFlag>)> = sightings
+        .iter()
+        .filter_map(|s| {
+            let m = metadata.as_ref()?;
+            let posted = s.posted_at.as_deref()?;
+            let posted = chrono::DateTime::parse_from_rfc3339(posted).ok()?;
+            let f =
+                sightline_metadata::post_flags(m, posted.with_timezone(&chrono::Utc), &flag_opts);
+            (!f.is_empty()).then_some((s.id, f))
+        })
+        .collect();
     if args.json {
         json_line(&serde_json::json!({
             "item": item,
             "sightings": sightings,
             "fingerprints": fingerprints,
             "cluster": cluster,
+            "metadata": metadata,
+            "post_flags": post_flags
+                .iter()
+                .map(|(id, f)| serde_json::json!({"sighting": id, "flags": f}))
+                .collect::<Vec<_>>(),
         }))?;
         return Ok(ExitCode::SUCCESS);
     }
@@ -253,6 +272,13 @@ fn show(store: &Store, args: ShowArgs) -> anyhow::Result<ExitCode> {
             item.sha256.short()
         );
     }
+    if let Some(m) = &metadata {
+        say!(
+            "metadata ({} fields; sightline metadata on the blob lists them):",
+            m.fields.len()
+        );
+        crate::metadata::print_summary(m)?;
+    }
     say!("sightings ({}):", sightings.len());
     for s in &sightings {
         say!(
@@ -278,6 +304,11 @@ fn show(store: &Store, args: ShowArgs) -> anyhow::Result<ExitCode> {
         ] {
             if let Some(v) = v {
                 say!("      {label:<9} {}", safe(v));
+            }
+        }
+        for (_, flags) in post_flags.iter().filter(|(id, _)| *id == s.id) {
+            for f in flags {
+                say!("      ! {:<20} {}", f.code, safe(&f.reason));
             }
         }
         if s.received_sha256 != s.item {
@@ -394,6 +425,16 @@ fn print_event(ev: &sightline_core::AuditEvent, json: bool) -> anyhow::Result<()
             fingerprints.pdq.hash.get(..16).unwrap_or("?"),
             fingerprints.pdq.quality
         ),
+        Event::MetadataExtracted { item, metadata } => {
+            let codes: Vec<&str> = metadata.flags.iter().map(|f| f.code.as_str()).collect();
+            format!(
+                "metadata of {} ({} fields{}{})",
+                item.short(),
+                metadata.fields.len(),
+                if codes.is_empty() { "" } else { "; flags " },
+                codes.join(", ")
+            )
+        }
     };
     say!(
         "{:>6}  {}  {:<12}  {what}",

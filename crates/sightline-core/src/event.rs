@@ -1,7 +1,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::{EvidenceItem, Fingerprints, Sha256, Sighting};
+use crate::{EvidenceItem, Fingerprints, Metadata, Sha256, Sighting};
 
 /// The `prev` of the first event in a journal.
 pub const GENESIS: Sha256 = Sha256([0; 32]);
@@ -36,6 +36,12 @@ pub enum Event {
         item: Sha256,
         fingerprints: Box<Fingerprints>,
     },
+    /// What the item's file says about itself was read (EXIF, XMP,
+    /// container, C2PA) with the flags it raises.
+    MetadataExtracted {
+        item: Sha256,
+        metadata: Box<Metadata>,
+    },
 }
 
 impl Event {
@@ -44,6 +50,7 @@ impl Event {
             Event::ItemPreserved { .. } => "item_preserved",
             Event::SightingRecorded { .. } => "sighting_recorded",
             Event::FingerprintsComputed { .. } => "fingerprints_computed",
+            Event::MetadataExtracted { .. } => "metadata_extracted",
         }
     }
 }

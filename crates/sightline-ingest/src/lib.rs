@@ -42,6 +42,8 @@ pub struct IngestOptions {
     pub max_decode_bytes: u64,
     /// Preserve workers (hashing and validating run in parallel).
     pub workers: usize,
+    /// Reads what each new file says about itself.
+    pub metadata: sightline_metadata::Extractor,
 }
 
 impl IngestOptions {
@@ -57,6 +59,7 @@ impl IngestOptions {
             max_file_bytes: 8 << 30,
             max_decode_bytes: 256 << 20,
             workers: std::thread::available_parallelism().map_or(2, |n| n.get().min(4)),
+            metadata: sightline_metadata::Extractor::default(),
         }
     }
 }

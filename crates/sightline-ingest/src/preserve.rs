@@ -8,7 +8,7 @@ use std::path::Path;
 
 use chrono::Utc;
 use sightline_core::{
-    EvidenceItem, Fingerprints, MediaKind, Sighting, SightingKey, Source, SourceKind,
+    EvidenceItem, Fingerprints, MediaKind, Metadata, Sighting, SightingKey, Source, SourceKind,
 };
 use sightline_media::{Sniffed, probe, probe_bytes, sniff};
 use sightline_store::{Record, Store};
@@ -85,6 +85,7 @@ pub fn preserve(
     let sha = staged.sha256();
 
     let mut fingerprints = None;
+    let mut metadata = None;
     let item = match store.catalog().item(&sha)? {
         // Known bytes were validated (and fingerprinted) when first preserved.
         Some(item) => item,
@@ -95,12 +96,21 @@ pub fn preserve(
             };
             let mut warnings = info.warnings;
             if info.format.kind() == MediaKind::Image {
-                match fingerprint_kept(kept.as_deref(), &staged, opts) {
-                    Ok(fp) => fingerprints = Some(fp),
-                    // The bytes are still evidence: keep them, say why
-                    // they have no fingerprints.
+                match image_bytes(kept.as_deref(), &staged, opts) {
+                    Ok(bytes) => {
+                        let (fp, md) = fingerprint_and_describe(&bytes, opts);
+                        match fp {
+                            Ok(fp) => fingerprints = Some(fp),
+                            // The bytes are still evidence: keep them, say
+                            // why they have no fingerprints.
+                            Err(reason) => warnings.push(format!("not fingerprinted: {reason}")),
+                        }
+                        metadata = Some(md);
+                    }
                     Err(reason) => warnings.push(format!("not fingerprinted: {reason}")),
                 }
+            } else {
+                metadata = Some(opts.metadata.video(path, info.format));
             }
             EvidenceItem {
                 sha256: sha,
@@ -146,19 +156,35 @@ pub fn preserve(
         item,
         sighting,
         fingerprints,
+        metadata,
         actor: opts.collector.clone(),
     };
     Ok((record, if stored_new { size } else { 0 }))
 }
 
-/// Compute every fingerprint from the image bytes kept while copying
-/// (decoded once). If they were not kept (the first read was too short to
-/// recognise the image), read the staged copy instead.
-fn fingerprint_kept(
-    kept: Option<&[u8]>,
+/// Every fingerprint (decoded once) and the metadata of an image; the
+/// image's PDQ saves the metadata reader a second decode when it compares
+/// the embedded thumbnail.
+fn fingerprint_and_describe(
+    bytes: &[u8],
+    opts: &IngestOptions,
+) -> (Result<Fingerprints, String>, Metadata) {
+    match sightline_media::fingerprint_image(bytes, &opts.limits) {
+        Ok(fp) => {
+            let md = opts.metadata.image(bytes, Some(&fp.pdq.hash));
+            (Ok(crate::fingerprints_of(&fp)), md)
+        }
+        Err(e) => (Err(e.to_string()), opts.metadata.image(bytes, None)),
+    }
+}
+
+/// The image bytes kept while copying; if they were not kept (the first
+/// read was too short to recognise the image), the staged copy re-read.
+fn image_bytes<'a>(
+    kept: Option<&'a [u8]>,
     staged: &sightline_store::StagedBlob,
     opts: &IngestOptions,
-) -> Result<Fingerprints, String> {
+) -> Result<std::borrow::Cow<'a, [u8]>, String> {
     let size = staged.size();
     if size > opts.max_decode_bytes {
         return Err(format!(
@@ -166,7 +192,6 @@ fn fingerprint_kept(
             opts.max_decode_bytes
         ));
     }
-    let reread;
     let bytes = match kept {
         Some(b) => b,
         None => {
@@ -176,12 +201,10 @@ fn fingerprint_kept(
                 .map_err(|e| e.to_string())?
                 .read_to_end(&mut v)
                 .map_err(|e| format!("cannot reread the staged copy: {e}"))?;
-            reread = v;
-            &reread
+            return Ok(v.into());
         }
     };
-    let fp = sightline_media::fingerprint_image(bytes, &opts.limits).map_err(|e| e.to_string())?;
-    Ok(crate::fingerprints_of(&fp))
+    Ok(bytes.into())
 }
 
 /// Open without blocking (a FIFO must not hang the batch) and insist on a

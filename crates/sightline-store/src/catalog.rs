@@ -2,7 +2,9 @@
 
 use std::fmt;
 
-use sightline_core::{AuditEvent, EvidenceItem, Fingerprints, Sha256, Sighting, SightingId};
+use sightline_core::{
+    AuditEvent, EvidenceItem, Fingerprints, Metadata, Sha256, Sighting, SightingId,
+};
 
 use crate::error::Result;
 
@@ -15,6 +17,9 @@ pub struct Record {
     /// Fingerprints of the item's pixels, recorded if the catalog has none
     /// for it yet.
     pub fingerprints: Option<Fingerprints>,
+    /// What the file says about itself, recorded if the catalog has none
+    /// for the item yet.
+    pub metadata: Option<Metadata>,
     /// Who is responsible for this change, for the audit trail.
     pub actor: String,
 }
@@ -93,6 +98,11 @@ pub trait Catalog: Send + Sync + fmt::Debug {
         fingerprints: Fingerprints,
         actor: &str,
     ) -> Result<bool>;
+    /// The item's metadata, if it was read.
+    fn metadata(&self, sha: &Sha256) -> Result<Option<Metadata>>;
+    /// Record metadata for an item that has none. Returns `false` if it
+    /// already had some.
+    fn add_metadata(&self, item: &Sha256, metadata: Metadata, actor: &str) -> Result<bool>;
     /// Every stored PDQ hash, compactly, for building a search index.
     fn pdq_entries(&self) -> Result<Box<dyn Iterator<Item = Result<PdqEntry>> + '_>>;
 

@@ -170,6 +170,7 @@ pub(crate) fn run(
                 }
             }
             Event::FingerprintsComputed { .. } => fingerprinted += 1,
+            Event::MetadataExtracted { .. } => {}
         }
         Ok(())
     });

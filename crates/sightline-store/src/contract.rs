@@ -22,6 +22,7 @@ pub fn run_all(fresh: &dyn Fn() -> Store) {
     concurrent_records_create_one_item(&fresh());
     prefix_lookup_finds_items(&fresh());
     fingerprints_are_recorded_once(&fresh());
+    metadata_is_recorded_once(&fresh());
     clusters_merge_and_clear(&fresh());
 }
 
@@ -100,6 +101,7 @@ pub fn sample(bytes: &[u8], locator: &str, collected_secs: i64) -> Record {
             received_sha256: sha,
         },
         fingerprints: None,
+        metadata: None,
         actor: "contract".into(),
     }
 }
@@ -342,6 +344,52 @@ pub fn fingerprints_are_recorded_once(store: &Store) {
             .expect("again")
     );
     assert_eq!(c.counts().expect("counts").fingerprinted, 2);
+}
+
+pub fn metadata_is_recorded_once(store: &Store) {
+    let c = store.catalog();
+    let meta = |code: &str| sightline_core::Metadata {
+        flags: vec![sightline_core::MetaFlag {
+            code: code.into(),
+            reason: "contract".into(),
+        }],
+        ..Default::default()
+    };
+    let mut first = sample(b"md", "/md/1", 0);
+    first.metadata = Some(meta("first"));
+    c.record(first.clone()).expect("record");
+    let mut second = sample(b"md", "/md/2", 1);
+    second.metadata = Some(meta("second"));
+    c.record(second).expect("record");
+    let sha = first.item.sha256;
+    assert_eq!(
+        c.metadata(&sha).expect("get"),
+        first.metadata,
+        "first metadata stands"
+    );
+    assert_eq!(c.counts().expect("counts").events, 4);
+    let bare = sample(b"md-bare", "/md/bare", 2);
+    c.record(bare.clone()).expect("record");
+    assert_eq!(c.metadata(&bare.item.sha256).expect("get"), None);
+    assert!(
+        c.add_metadata(&bare.item.sha256, meta("late"), "t")
+            .expect("add")
+    );
+    assert!(
+        !c.add_metadata(&bare.item.sha256, meta("later"), "t")
+            .expect("again")
+    );
+    assert_eq!(
+        c.metadata(&bare.item.sha256).expect("get"),
+        Some(meta("late"))
+    );
+    let absent = Sha256::of(b"never stored");
+    assert_eq!(
+        c.add_metadata(&absent, meta("x"), "t")
+            .err()
+            .map(|e| e.code()),
+        Some("invalid")
+    );
 }
 
 pub fn clusters_merge_and_clear(store: &Store) {

@@ -15,7 +15,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use chrono::Utc;
-use sightline_core::{AuditEvent, Event, EvidenceItem, Fingerprints, Sha256, Sighting, SightingId};
+use sightline_core::{
+    AuditEvent, Event, EvidenceItem, Fingerprints, Metadata, Sha256, Sighting, SightingId,
+};
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
 
@@ -48,6 +50,8 @@ struct Trees {
     by_item: sled::Tree,
     /// item sha256 → `Fingerprints` JSON
     fingerprints: sled::Tree,
+    /// item sha256 → `Metadata` JSON
+    metadata: sled::Tree,
     /// item sha256 ‖ slot → PDQ hash (32 bytes) ‖ quality (1 byte) ‖ kind
     pdq: sled::Tree,
     /// `journal_position` → `Position` JSON; `next_cluster` → u64 BE
@@ -82,6 +86,7 @@ impl SledCatalog {
             sightings: tree("sightings")?,
             by_item: tree("item_sightings")?,
             fingerprints: tree("fingerprints")?,
+            metadata: tree("metadata")?,
             pdq: tree("pdq")?,
             meta: tree("meta")?,
             cluster_of: tree("cluster_of")?,
@@ -160,9 +165,10 @@ impl Trees {
             &self.pdq,
             &self.pending_cluster,
             &self.meta,
+            &self.metadata,
         )
             .transaction(
-                |(items, sightings, by_item, fingerprints, pdq, pending, meta)| {
+                |(items, sightings, by_item, fingerprints, pdq, pending, meta, metadata)| {
                     let views = Views {
                         items,
                         sightings,
@@ -170,6 +176,7 @@ impl Trees {
                         fingerprints,
                         pdq,
                         pending,
+                        metadata,
                     };
                     for e in &encoded {
                         e.apply(&views)?;
@@ -197,6 +204,7 @@ struct Views<'a> {
     fingerprints: &'a TransactionalTree,
     pdq: &'a TransactionalTree,
     pending: &'a TransactionalTree,
+    metadata: &'a TransactionalTree,
 }
 
 fn pdq_key(item: &Sha256, slot: u8) -> [u8; 33] {
@@ -240,6 +248,10 @@ enum Encoded {
         key: [u8; 32],
         value: Vec<u8>,
     },
+    Metadata {
+        item: [u8; 32],
+        value: Vec<u8>,
+    },
     Sighting {
         id: [u8; 32],
         item: [u8; 32],
@@ -264,6 +276,10 @@ impl Encoded {
                 value: serde_json::to_vec(fingerprints)?,
                 rows: pdq_rows(item, fingerprints),
             },
+            Event::MetadataExtracted { item, metadata } => Encoded::Metadata {
+                item: item.0,
+                value: serde_json::to_vec(metadata)?,
+            },
         })
     }
 
@@ -281,6 +297,12 @@ impl Encoded {
                         v.pdq.insert(&k[..], row.as_slice())?;
                     }
                     v.pending.insert(&item[..], &[][..])?;
+                }
+            }
+            // The first metadata recorded for an item stands.
+            Encoded::Metadata { item, value } => {
+                if v.metadata.get(item)?.is_none() {
+                    v.metadata.insert(&item[..], value.as_slice())?;
                 }
             }
             // Replaying must be idempotent: an item is written only once.
@@ -307,6 +329,7 @@ impl Catalog for SledCatalog {
             item,
             sighting,
             fingerprints,
+            metadata,
             actor,
         } = record;
         if sighting.item != item.sha256 {
@@ -355,6 +378,14 @@ impl Catalog for SledCatalog {
             events.push(Event::FingerprintsComputed {
                 item: sha,
                 fingerprints: Box::new(fp),
+            });
+        }
+        if let Some(m) = metadata
+            && !self.trees.metadata.contains_key(sha.0).map_err(db_err)?
+        {
+            events.push(Event::MetadataExtracted {
+                item: sha,
+                metadata: Box::new(m),
             });
         }
         let entries = journal.append(&actor, Utc::now(), events)?;
@@ -475,6 +506,27 @@ impl Catalog for SledCatalog {
         let event = Event::FingerprintsComputed {
             item: *item,
             fingerprints: Box::new(fingerprints),
+        };
+        let entries = journal.append(actor, Utc::now(), vec![event])?;
+        self.trees.apply(&entries)?;
+        Ok(true)
+    }
+
+    fn metadata(&self, sha: &Sha256) -> Result<Option<Metadata>> {
+        Self::get_json(&self.trees.metadata, &sha.0)
+    }
+
+    fn add_metadata(&self, item: &Sha256, metadata: Metadata, actor: &str) -> Result<bool> {
+        let mut journal = self.writer()?;
+        if !self.trees.items.contains_key(item.0).map_err(db_err)? {
+            return Err(StoreError::Invalid(format!("no item {item} to describe")));
+        }
+        if self.trees.metadata.contains_key(item.0).map_err(db_err)? {
+            return Ok(false);
+        }
+        let event = Event::MetadataExtracted {
+            item: *item,
+            metadata: Box::new(metadata),
         };
         let entries = journal.append(actor, Utc::now(), vec![event])?;
         self.trees.apply(&entries)?;
