@@ -21,9 +21,11 @@ need_apt() {
 # Build-time packages: nasm assembles libjpeg-turbo's SIMD decoder (via the
 # mozjpeg crate), which gives the exact JPEG pixels the PDQ reference hashes.
 BUILD_PACKAGES=(nasm)
+# Run-time packages: ffprobe (from ffmpeg) reads video containers.
+RUN_PACKAGES=(ffmpeg)
 
 demo() {
-  need_apt "${BUILD_PACKAGES[@]}"
+  need_apt "${BUILD_PACKAGES[@]}" "${RUN_PACKAGES[@]}"
   cargo build --release -q -p sightline
   local bin=target/release/sightline
   local data="${SIGHTLINE_DATA:-$PWD/demo-data}"
@@ -48,12 +50,16 @@ demo() {
   echo
   echo "==> sightline similar $shot"
   "$bin" --data-dir "$data" similar "$shot"
+  echo
+  echo "==> sightline metadata fixtures/metadata/edited.jpg   (what the file says, and what an analyst should notice)"
+  "$bin" metadata fixtures/metadata/edited.jpg | grep -v '^    '
   cat <<TXT
 
 Where to look next:
   $bin --data-dir $data show <id>     one item and every place it was seen
   $bin --data-dir $data similar FILE  stored near-duplicates of any file
   $bin fingerprint --json FILE        PDQ (exchangeable with ThreatExchange), pHash, ...
+  $bin metadata --json FILE           EXIF/XMP/container/C2PA fields with origins, and flags
   $bin --data-dir $data history       the audit trail
   $data/blobs/sha256/                 the preserved originals, byte for byte
 Run this again: the second ingest finds only duplicates and adds nothing.
@@ -63,7 +69,7 @@ TXT
 run_tests() {
   # coreutils (mkfifo) and util-linux (setpriv) are used by the tests; both
   # are essential packages on Debian, listed here so the need is written down.
-  need_apt "${BUILD_PACKAGES[@]}" coreutils util-linux
+  need_apt "${BUILD_PACKAGES[@]}" "${RUN_PACKAGES[@]}" coreutils util-linux
   echo "==> cargo fmt --check"
   cargo fmt --all -- --check
   echo "==> cargo clippy"

@@ -150,14 +150,16 @@ fn ingest_stores_metadata_and_show_prints_it_with_flags() {
 fn hostile_metadata_does_not_stop_the_batch() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let out = json(
-        &data,
-        &[
-            "ingest",
-            "--json",
-            fixtures().join("metadata").to_str().unwrap(),
-        ],
-    );
+    // The image fixtures (the folder's own files; video/ is tested apart).
+    let files: Vec<String> = std::fs::read_dir(fixtures().join("metadata"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file())
+        .map(|p| p.display().to_string())
+        .collect();
+    let mut args = vec!["ingest", "--json"];
+    args.extend(files.iter().map(String::as_str));
+    let out = json(&data, &args);
     let summary = &out["summary"];
     // Every image is preserved, damaged metadata or not; only the
     // non-media files and the JPEG cut inside its first segment fail.
@@ -187,4 +189,22 @@ fn hostile_metadata_does_not_stop_the_batch() {
         let shown = json(&data, &["show", "--json", sha]);
         assert!(shown["metadata"].is_object(), "{sha} has metadata");
     }
+}
+
+#[test]
+fn ingested_video_carries_container_metadata() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mov = fixtures().join("metadata/video/apple-keys.mov");
+    ok(&data, &["ingest", "--json", mov.to_str().unwrap()]);
+    let items = json_lines(&data, &["ls", "--json"]);
+    let sha = items[0]["item"]["sha256"].as_str().unwrap();
+    let shown = json(&data, &["show", "--json", sha]);
+    let m = &shown["metadata"];
+    assert_eq!(m["video"]["location_origin"], "Keys:GPSCoordinates");
+    assert!((m["summary"]["gps"]["lat"].as_f64().unwrap() - 31.6133).abs() < 1e-9);
+    assert!((m["summary"]["gps"]["lon"].as_f64().unwrap() - 65.7101).abs() < 1e-9);
+    assert_eq!(m["summary"]["make"], "Apple");
+    assert_eq!(m["summary"]["taken_at"]["utc"], "2022-11-03T09:51:05Z");
+    assert_eq!(m["video"]["streams"][0]["codec"], "h264");
 }

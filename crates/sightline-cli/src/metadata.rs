@@ -132,6 +132,7 @@ pub fn print_summary(m: &Metadata) -> anyhow::Result<()> {
                 .unwrap_or_default();
             let rot = st
                 .rotation
+                .filter(|r| *r != 0.0)
                 .map(|r| format!(" rotated {r}°"))
                 .unwrap_or_default();
             say!(

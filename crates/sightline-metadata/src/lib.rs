@@ -21,6 +21,7 @@ pub(crate) mod container;
 mod exif;
 pub mod flags;
 mod summary;
+pub mod video;
 mod xmp;
 
 use std::io::Read;
@@ -74,6 +75,8 @@ pub struct Options {
     /// Decoding limits for the thumbnail and image.
     pub limits: Limits,
     pub flags: FlagOptions,
+    /// Limits on the ffprobe subprocess for videos.
+    pub video: video::VideoLimits,
 }
 
 impl Default for Options {
@@ -82,6 +85,7 @@ impl Default for Options {
             thumbnail_check: true,
             limits: Limits::default(),
             flags: FlagOptions::default(),
+            video: video::VideoLimits::default(),
         }
     }
 }
@@ -125,14 +129,18 @@ impl Extractor {
         Ok(self.image(&data, None))
     }
 
-    /// Metadata of a video file, probed in place.
-    pub fn video(&self, _path: &Path, format: Format) -> Metadata {
-        let mut meta = Metadata::default();
-        meta.issues.push(MetaIssue {
-            origin: format.name().into(),
-            code: "video-unsupported".into(),
-            message: "video container metadata is not read yet".into(),
-        });
+    /// Metadata of a video file, probed in place (ffprobe in a sandboxed
+    /// subprocess plus our own ISO-BMFF reader; see [`video`]).
+    pub fn video(&self, path: &Path, _format: Format) -> Metadata {
+        let report = video::read_video(path, &self.options.video);
+        let mut meta = Metadata {
+            fields: report.fields,
+            issues: report.issues,
+            video: report.video,
+            ..Metadata::default()
+        };
+        meta.summary = summary::summarise_video(&meta);
+        meta.flags = file_flags(&meta, &self.options.flags);
         meta
     }
 

@@ -98,6 +98,36 @@ pub(crate) fn summarise(fields: &[MetaField]) -> MetaSummary {
     sum
 }
 
+/// The summary of a video: container creation time (UTC by the
+/// QuickTime/ISO convention unless it says otherwise), device, location,
+/// encoder.
+pub(crate) fn summarise_video(m: &sightline_core::Metadata) -> MetaSummary {
+    let Some(v) = &m.video else {
+        return MetaSummary::default();
+    };
+    let taken_at = v.creation_time.as_ref().map(|t| {
+        let mut mt = meta_time(t.clone(), None, None, "video:creation_time");
+        if mt.utc.is_none() {
+            // `2021-10-08T09:00:00.000000Z` and friends.
+            if let Ok(dt) = DateTime::parse_from_rfc3339(t) {
+                mt.offset = Some(dt.format("%:z").to_string());
+                mt.utc = Some(dt.with_timezone(&Utc));
+            }
+        }
+        mt
+    });
+    MetaSummary {
+        taken_at,
+        gps: v.location.clone(),
+        gps_origin: v.location_origin.clone(),
+        make: v.make.clone(),
+        model: v.model.clone(),
+        software: v.encoder.iter().cloned().collect(),
+        orientation: None,
+        ..MetaSummary::default()
+    }
+}
+
 /// A time as written, plus its UTC form when an offset is known. Accepts
 /// EXIF layout (`2021:04:11 15:47:53`) with an offset from the value
 /// itself (`…-04:00`, `…Z`) or from the OffsetTime* tag.
@@ -133,7 +163,7 @@ pub(crate) fn parse_naive(s: &str) -> Option<NaiveDateTime> {
             _ => c,
         })
         .collect();
-    let t = t.split('.').next().unwrap_or(&t);
+    let t = t.get(..19).unwrap_or(&t);
     NaiveDateTime::parse_from_str(t, "%Y:%m:%d %H:%M:%S")
         .or_else(|_| NaiveDateTime::parse_from_str(t, "%Y:%m:%d %H:%M"))
         .ok()
@@ -148,6 +178,14 @@ fn split_offset(v: &str) -> (&str, Option<String>) {
         }
         if parse_offset(tail_no_frac).is_some() {
             return (&v[..19], Some(tail_no_frac.to_string()));
+        }
+        // `+0430`, as Apple's creationdate writes it.
+        let b = tail_no_frac.as_bytes();
+        if b.len() == 5 && matches!(b[0], b'+' | b'-') && b[1..].iter().all(u8::is_ascii_digit) {
+            let with_colon = format!("{}:{}", &tail_no_frac[..3], &tail_no_frac[3..]);
+            if parse_offset(&with_colon).is_some() {
+                return (&v[..19], Some(with_colon));
+            }
         }
     }
     (v, None)
