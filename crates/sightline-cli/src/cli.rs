@@ -44,8 +44,12 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct MetadataArgs {
-    #[arg(required = true, value_name = "FILE")]
+    /// Files, and folders to read recursively
+    #[arg(required = true, value_name = "PATH")]
     pub files: Vec<PathBuf>,
+    /// Do not decode the embedded thumbnail and the image to compare them by PDQ
+    #[arg(long)]
+    pub no_thumbnail_check: bool,
     /// One JSON object per file, one per line
     #[arg(long)]
     pub json: bool,

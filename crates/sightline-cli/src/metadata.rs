@@ -15,9 +15,29 @@ pub fn metadata(args: MetadataArgs) -> anyhow::Result<ExitCode> {
     if let Some(h) = args.max_post_gap_hours {
         options.flags.max_post_gap = chrono::Duration::hours(h);
     }
+    options.thumbnail_check = !args.no_thumbnail_check;
     let ex = Extractor::new(options);
     let mut failed = false;
-    for path in &args.files {
+    // Folders are read recursively, in name order; symlinks are not
+    // followed.
+    let mut paths = Vec::new();
+    for p in &args.files {
+        if p.is_dir() {
+            for e in walkdir::WalkDir::new(p).sort_by_file_name() {
+                match e {
+                    Ok(e) if e.file_type().is_file() => paths.push(e.into_path()),
+                    Ok(_) => {}
+                    Err(e) => {
+                        failed = true;
+                        eprintln!("{}: {e}", safe(&p.display().to_string()));
+                    }
+                }
+            }
+        } else {
+            paths.push(p.clone());
+        }
+    }
+    for path in &paths {
         let shown = path.display().to_string();
         match ex.file(path) {
             Ok(mut meta) => {

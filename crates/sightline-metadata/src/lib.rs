@@ -271,6 +271,13 @@ impl Extractor {
     }
 }
 
+/// The fields of one XMP packet, read on its own (the parser behind
+/// [`Extractor::image`]; public for fuzzing and for tools that hold a bare
+/// packet).
+pub fn xmp_fields(packet: &[u8]) -> (Vec<MetaField>, Vec<MetaIssue>) {
+    xmp::read(packet, "xmp")
+}
+
 /// ExifTool's names for the common PNG text keywords.
 fn png_tag(keyword: &str) -> String {
     match keyword {

@@ -277,6 +277,28 @@ pub fn read_video(path: &Path, limits: &VideoLimits) -> VideoReport {
     report
 }
 
+/// The project's own ISO-BMFF reader alone, on bytes in memory: the
+/// metadata boxes (`©xyz`, Apple keys, `loci`, display matrices) without
+/// running ffprobe. Used by the fuzz targets and their corpus replay; a
+/// file that is not ISO-BMFF gives an empty report with one issue.
+pub fn read_bmff_bytes(data: &[u8]) -> VideoReport {
+    let mut report = VideoReport::default();
+    match sniff(data.get(..4096).unwrap_or(data)) {
+        Ok(Family::Bmff) => {
+            let mut cur = std::io::Cursor::new(data);
+            let bmff = bmff_meta::read_bmff(&mut cur, data.len() as u64);
+            assemble(&mut report, Family::Bmff, None, Some(bmff));
+        }
+        _ => issue(
+            &mut report,
+            "file",
+            "video-unrecognised",
+            "not an iso-bmff file".into(),
+        ),
+    }
+    report
+}
+
 /// Summary values offered by ffprobe's tags.
 #[derive(Default)]
 struct Offers {

@@ -11,7 +11,6 @@
 //! [`MAX_MOOV_BOXES`]. A box size that lies (past its parent's end, smaller
 //! than its header) ends the walk of that container with an issue.
 
-use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 
 use serde_json::{Value, json};
@@ -224,7 +223,7 @@ fn key_name(key: &str) -> String {
 }
 
 /// Read the metadata boxes of an ISO-BMFF file of `len` bytes.
-pub(crate) fn read_bmff(file: &mut File, len: u64) -> BmffFindings {
+pub(crate) fn read_bmff<R: Read + Seek>(file: &mut R, len: u64) -> BmffFindings {
     let mut f = BmffFindings::default();
     let mut pos = 0u64;
     let mut count = 0u32;
