@@ -208,3 +208,53 @@ fn ingested_video_carries_container_metadata() {
     assert_eq!(m["summary"]["taken_at"]["utc"], "2022-11-03T09:51:05Z");
     assert_eq!(m["video"]["streams"][0]["codec"], "h264");
 }
+
+#[test]
+fn content_credentials_are_validated_and_trust_is_separate() {
+    let dir = tempfile::tempdir().unwrap();
+    let c2pa = fixtures().join("metadata/c2pa");
+    let file = |n: &str| c2pa.join(n).display().to_string();
+    let lines = json_lines(
+        dir.path(),
+        &[
+            "metadata",
+            "--json",
+            &file("c2pa-created.jpg"),
+            &file("c2pa-ai.jpg"),
+            &file("c2pa-tampered.jpg"),
+            &file("c2pa-none.jpg"),
+        ],
+    );
+    let flags: Vec<Vec<String>> = lines.iter().map(|l| codes(&l["flags"])).collect();
+    assert!(
+        flags[0].contains(&"c2pa-present".to_string()),
+        "{:?}",
+        flags[0]
+    );
+    assert_eq!(lines[0]["c2pa"]["state"], "valid");
+    assert_eq!(lines[0]["c2pa"]["signer_trusted"], false);
+    assert!(
+        flags[1].contains(&"c2pa-ai-generated".to_string()),
+        "{:?}",
+        flags[1]
+    );
+    assert!(
+        flags[2].contains(&"c2pa-invalid".to_string()),
+        "{:?}",
+        flags[2]
+    );
+    assert!(lines[3]["c2pa"].is_null());
+    // With the fixtures' root as a trust anchor, the same file is trusted.
+    let trusted = json(
+        dir.path(),
+        &[
+            "metadata",
+            "--json",
+            "--c2pa-trust",
+            &file("certs/test-only-root.pem"),
+            &file("c2pa-created.jpg"),
+        ],
+    );
+    assert_eq!(trusted["c2pa"]["state"], "trusted");
+    assert_eq!(trusted["c2pa"]["signer_trusted"], true);
+}

@@ -50,6 +50,9 @@ pub struct MetadataArgs {
     /// Do not decode the embedded thumbnail and the image to compare them by PDQ
     #[arg(long)]
     pub no_thumbnail_check: bool,
+    /// PEM file of root certificates whose C2PA signers count as trusted
+    #[arg(long, env = "SIGHTLINE_C2PA_TRUST", value_name = "PEM")]
+    pub c2pa_trust: Option<PathBuf>,
     /// One JSON object per file, one per line
     #[arg(long)]
     pub json: bool,
@@ -112,6 +115,9 @@ pub struct IngestArgs {
     /// Refuse images whose header claims more pixels than this
     #[arg(long, default_value_t = 268_435_456)]
     pub max_pixels: u64,
+    /// PEM file of root certificates whose C2PA signers count as trusted
+    #[arg(long, env = "SIGHTLINE_C2PA_TRUST", value_name = "PEM")]
+    pub c2pa_trust: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -61,6 +61,10 @@ fn ingest(dir: &std::path::Path, args: IngestArgs) -> anyhow::Result<ExitCode> {
     if let Some(w) = args.workers {
         opts.workers = w.max(1);
     }
+    opts.metadata = crate::metadata::extractor(
+        sightline_metadata::Options::default(),
+        args.c2pa_trust.as_deref(),
+    )?;
 
     let summary = if args.json {
         sightline_ingest::ingest_paths(&store, &args.paths, &opts, &mut Quiet)?

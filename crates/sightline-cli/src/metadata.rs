@@ -16,7 +16,7 @@ pub fn metadata(args: MetadataArgs) -> anyhow::Result<ExitCode> {
         options.flags.max_post_gap = chrono::Duration::hours(h);
     }
     options.thumbnail_check = !args.no_thumbnail_check;
-    let ex = Extractor::new(options);
+    let ex = extractor(options, args.c2pa_trust.as_deref())?;
     let mut failed = false;
     // Folders are read recursively, in name order; symlinks are not
     // followed.
@@ -72,6 +72,21 @@ pub fn metadata(args: MetadataArgs) -> anyhow::Result<ExitCode> {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
+    })
+}
+
+/// An extractor, trusting the C2PA signers under the roots in `trust` when
+/// given.
+pub fn extractor(options: Options, trust: Option<&std::path::Path>) -> anyhow::Result<Extractor> {
+    use anyhow::Context as _;
+    Ok(match trust {
+        Some(p) => {
+            let pem = std::fs::read_to_string(p)
+                .with_context(|| format!("cannot read c2pa trust anchors {}", p.display()))?;
+            Extractor::with_trust_anchors(options, &pem)
+                .with_context(|| format!("c2pa trust anchors in {}", p.display()))?
+        }
+        None => Extractor::new(options),
     })
 }
 
@@ -172,15 +187,47 @@ pub fn print_summary(m: &Metadata) -> anyhow::Result<()> {
         }
     }
     if let Some(c) = &m.c2pa {
+        let active = c
+            .manifests
+            .iter()
+            .find(|m| Some(&m.label) == c.active.as_ref());
+        let signer = active
+            .and_then(|m| m.signer.as_deref())
+            .unwrap_or("unknown signer");
+        let generator = active
+            .and_then(|m| m.claim_generator.as_deref())
+            .unwrap_or("?");
         say!(
-            "  c2pa      {} (signer {})",
+            "  c2pa      {}; signed by {} ({}); made with {}",
             c.state,
+            safe(signer),
             if c.signer_trusted {
                 "trusted"
             } else {
                 "not on a trust list"
-            }
+            },
+            safe(generator)
         );
+        if let Some(m) = active {
+            for a in &m.actions {
+                let src = a
+                    .digital_source_type
+                    .as_deref()
+                    .map(|d| format!(" ({})", safe(d)))
+                    .unwrap_or_default();
+                say!("    action  {}{src}", safe(&a.action));
+            }
+            for i in &m.ingredients {
+                say!(
+                    "    from    {} ({})",
+                    safe(i.title.as_deref().unwrap_or("?")),
+                    i.relationship.as_deref().unwrap_or("?")
+                );
+            }
+        }
+        for s in c.status.iter().filter(|s| !s.success) {
+            say!("    failed  {}", safe(&s.code));
+        }
     }
     for f in &m.flags {
         say!("  ! {:<22} {}", f.code, safe(&f.reason));

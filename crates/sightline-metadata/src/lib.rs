@@ -17,6 +17,7 @@
 //! continue-on-error mode; XMP by a bounded namespace-aware parser that
 //! never expands entities.
 
+pub mod c2pa;
 pub(crate) mod container;
 mod exif;
 pub mod flags;
@@ -90,16 +91,31 @@ impl Default for Options {
     }
 }
 
-/// Reads metadata from files. Cheap to create; holds no state between
-/// files.
+/// Reads metadata from files. Cheap to create and to clone; holds no state
+/// between files.
 #[derive(Debug, Clone, Default)]
 pub struct Extractor {
     pub options: Options,
+    /// A C2PA validator with the operator's trust anchors; `None` checks
+    /// signatures and hashes with no signer trusted.
+    c2pa: Option<c2pa::C2paValidator>,
 }
 
 impl Extractor {
     pub fn new(options: Options) -> Self {
-        Extractor { options }
+        Extractor {
+            options,
+            c2pa: None,
+        }
+    }
+
+    /// An extractor that trusts C2PA signers chaining to these root
+    /// certificates (a PEM bundle, e.g. the C2PA trust list).
+    pub fn with_trust_anchors(options: Options, pem: &str) -> Result<Self, c2pa::C2paConfigError> {
+        Ok(Extractor {
+            options,
+            c2pa: Some(c2pa::C2paValidator::with_trust_anchors(pem)?),
+        })
     }
 
     /// Metadata of a file on disk: images are read into memory (up to
@@ -149,7 +165,15 @@ impl Extractor {
     /// thumbnail comparison).
     pub fn image(&self, data: &[u8], image_pdq: Option<&PdqHash>) -> Metadata {
         let mut meta = Metadata::default();
-        if let Ok(info) = sightline_media::probe_bytes(data, &self.options.limits) {
+        let probed = sightline_media::probe_bytes(data, &self.options.limits).ok();
+        let mime = probed
+            .as_ref()
+            .map_or("application/octet-stream", |i| i.format.mime());
+        meta.c2pa = match &self.c2pa {
+            Some(v) => v.read(data, mime),
+            None => c2pa::read_c2pa(data, mime),
+        };
+        if let Some(info) = probed {
             let origin = format!("{}:header", info.format.name());
             meta.fields.push(MetaField {
                 key: "File:MIMEType".into(),

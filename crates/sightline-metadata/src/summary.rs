@@ -170,7 +170,9 @@ pub(crate) fn parse_naive(s: &str) -> Option<NaiveDateTime> {
 }
 
 fn split_offset(v: &str) -> (&str, Option<String>) {
-    if v.len() > 19 {
+    // Only when the first 19 bytes are a whole date-time (a multi-byte
+    // character there means it is not one).
+    if v.len() > 19 && v.is_char_boundary(19) {
         let tail = &v[19..];
         let tail_no_frac = tail.trim_start_matches(|c: char| c == '.' || c.is_ascii_digit());
         if tail_no_frac == "Z" {

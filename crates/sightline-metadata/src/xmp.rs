@@ -189,7 +189,7 @@ fn parse(packet: &[u8]) -> Result<Node, ParseErr> {
                 let ch = if r.is_char_ref() {
                     r.resolve_char_ref().ok().flatten()
                 } else {
-                    match r.as_ref() {
+                    match &*r {
                         b"amp" => Some('&'),
                         b"lt" => Some('<'),
                         b"gt" => Some('>'),

@@ -434,10 +434,16 @@ pub(crate) fn frame_rate(v: Option<&Value>) -> Option<f64> {
     (rate.is_finite() && rate > 0.0).then_some(rate)
 }
 
+/// Tags sorted by name, so the order does not depend on how serde_json was
+/// built (its `preserve_order` feature is switched on by other crates in
+/// the tree).
 fn tags(v: Option<&Value>) -> Vec<(String, Value)> {
-    v.and_then(Value::as_object)
+    let mut t: Vec<(String, Value)> = v
+        .and_then(Value::as_object)
         .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-        .unwrap_or_default()
+        .unwrap_or_default();
+    t.sort_by(|a, b| a.0.cmp(&b.0));
+    t
 }
 
 /// Read ffprobe's JSON; only malformed JSON is an error, any field may be
