@@ -51,6 +51,7 @@ mod riff;
 mod sniff;
 mod source;
 mod tiff;
+pub mod video_hash;
 
 use std::fmt;
 use std::io::{Read, Seek};
