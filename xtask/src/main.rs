@@ -223,8 +223,10 @@ fn list_files(root: &Path) -> Result<Vec<String>> {
 /// Files in `fixtures/` that this generator does not make: expectations
 /// reference tools compute from the fixtures (`expected-<tool>.csv`), and
 /// the sets made by their own scripts from the generated images
-/// (`metadata/`, by `metadata/make.py` with ExifTool).
+/// (`metadata/`, by `metadata/make.py` with ExifTool; `vpdq/`, by
+/// `vpdq/make_fixtures.sh` with ffmpeg and the reference vPDQ).
 fn is_oracle_output(rel: &str) -> bool {
     (rel.starts_with("expected-") && rel.ends_with(".csv") && !rel.contains('/'))
         || rel.starts_with("metadata/")
+        || rel.starts_with("vpdq/")
 }
