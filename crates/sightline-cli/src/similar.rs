@@ -59,7 +59,54 @@ fn fingerprint_path(path: &Path) -> Result<Fingerprinted, String> {
     if !f.metadata().map_err(|e| e.to_string())?.is_file() {
         return Err("not a regular file".into());
     }
-    fingerprint_bytes(&read_capped(&mut f, "file")?)
+    let mut head = Vec::with_capacity(64);
+    (&mut f)
+        .take(64)
+        .read_to_end(&mut head)
+        .map_err(|e| format!("cannot read: {e}"))?;
+    let video = sightline_media::sniff(&head)
+        .format()
+        .is_some_and(|fmt| fmt.kind() == MediaKind::Video);
+    if video {
+        return fingerprint_video(path, &mut f, head);
+    }
+    let mut bytes = head;
+    (&mut f)
+        .take(MAX_DECODE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read file: {e}"))?;
+    if bytes.len() as u64 > MAX_DECODE_BYTES {
+        return Err(format!("file is over the {MAX_DECODE_BYTES}-byte limit"));
+    }
+    fingerprint_bytes(&bytes)
+}
+
+/// vPDQ of a video (ffmpeg in a sandbox, 1 frame per second), with the
+/// SHA-256 of its bytes streamed.
+fn fingerprint_video(
+    path: &Path,
+    f: &mut std::fs::File,
+    head: Vec<u8>,
+) -> Result<Fingerprinted, String> {
+    let mut hasher = sightline_core::Sha256Hasher::new();
+    hasher.update(&head);
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf).map_err(|e| format!("cannot read: {e}"))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    let sha256 = hasher.finish();
+    let opts = sightline_media::video_hash::VpdqOptions::default();
+    let v = sightline_media::video_hash::hash_video_file(path, &opts).map_err(|e| e.to_string())?;
+    let info = sightline_media::sniff(&head).format();
+    Ok(Fingerprinted {
+        sha256,
+        media_type: info.map_or("video", |f| f.mime()),
+        fp: sightline_ingest::fingerprints_of_video(&v),
+    })
 }
 
 pub fn fingerprint(args: FingerprintArgs) -> anyhow::Result<ExitCode> {
@@ -89,16 +136,32 @@ pub fn fingerprint(args: FingerprintArgs) -> anyhow::Result<ExitCode> {
                             "rect": r.rect,
                             "pdq": { "hash": r.pdq.hash, "quality": r.pdq.quality },
                         })).collect::<Vec<_>>(),
+                        "duration": fp.duration_ms.map(|d| d as f64 / 1000.0),
+                        "vpdq": fp.vpdq.iter().map(|v| json!({
+                            "frame": v.frame,
+                            "quality": v.quality,
+                            "hash": v.hash,
+                            "timestamp": v.timestamp_ms as f64 / 1000.0,
+                        })).collect::<Vec<_>>(),
                     }))?;
                 } else {
                     say!("{}", safe(&shown));
                     say!("  sha256     {}", f.sha256);
                     say!("  media      {} {}x{}", f.media_type, fp.width, fp.height);
                     say!("  pdq        {} quality {}", fp.pdq.hash, fp.pdq.quality);
-                    say!("  ahash      {}", fp.ahash);
-                    say!("  dhash      {}", fp.dhash);
-                    say!("  phash      {}", fp.phash);
-                    say!("  blockhash  {}", fp.blockhash);
+                    if let Some(d) = fp.duration_ms {
+                        say!(
+                            "  duration   {:.3} s, {} frames hashed (vpdq)",
+                            d as f64 / 1000.0,
+                            fp.vpdq.len()
+                        );
+                    }
+                    if !fp.ahash.is_empty() {
+                        say!("  ahash      {}", fp.ahash);
+                        say!("  dhash      {}", fp.dhash);
+                        say!("  phash      {}", fp.phash);
+                        say!("  blockhash  {}", fp.blockhash);
+                    }
                     for r in &fp.regions {
                         say!(
                             "  region     {} at {:?}: pdq {} quality {}",
@@ -148,6 +211,9 @@ pub fn resolve(store: &Store, id: &str) -> anyhow::Result<sightline_core::Eviden
 
 pub fn similar(store: &Store, args: SimilarArgs) -> anyhow::Result<ExitCode> {
     let path = Path::new(&args.target);
+    if path.is_file() && is_video(path) {
+        return similar_video(store, path, &args);
+    }
     let (me, fp) = if path.is_file() {
         let f = fingerprint_path(path)
             .map_err(anyhow::Error::msg)
@@ -167,6 +233,116 @@ pub fn similar(store: &Store, args: SimilarArgs) -> anyhow::Result<ExitCode> {
     let found = matcher.matches(me.as_ref(), &fp, args.max_distance);
     for m in &found {
         print_match(store, m, args.json)?;
+    }
+    if !args.json && found.is_empty() {
+        say!("no stored item within distance {}", args.max_distance);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn is_video(path: &Path) -> bool {
+    let mut head = Vec::with_capacity(64);
+    std::fs::File::open(path)
+        .and_then(|f| f.take(64).read_to_end(&mut head))
+        .is_ok()
+        && sightline_media::sniff(&head)
+            .format()
+            .is_some_and(|f| f.kind() == MediaKind::Video)
+}
+
+/// A video searched against the store: every frame of the query is hashed
+/// (so a clip is found whatever its phase against the stored 1-second
+/// samples), each distinct frame is looked up in the index, and every
+/// stored video hit is then compared frame by frame with the reference
+/// vPDQ rule, giving the matching time ranges on both sides.
+fn similar_video(store: &Store, path: &Path, args: &SimilarArgs) -> anyhow::Result<ExitCode> {
+    use sightline_media::video_hash::{
+        MatchOptions, VpdqFrame, VpdqOptions, hash_video_file, match_vpdq,
+    };
+    let opts = VpdqOptions {
+        seconds_per_hash: 0.0,
+        ..VpdqOptions::default()
+    };
+    let v = hash_video_file(path, &opts)
+        .with_context(|| format!("cannot hash {}", safe(&args.target)))?;
+    // Every distinct frame of quality >= 50 becomes a query.
+    let mut seen = std::collections::HashSet::new();
+    let mut query = sightline_ingest::fingerprints_of_video(&v);
+    query.regions = v
+        .frames
+        .iter()
+        .filter(|f| f.quality >= 50 && seen.insert(f.hash))
+        .map(|f| sightline_core::RegionFingerprint {
+            kind: format!("frame@{:.3}", f.timestamp),
+            rect: [0, 0, v.hashed_width, v.hashed_height],
+            pdq: sightline_core::PdqFingerprint {
+                hash: f.hash.to_string(),
+                quality: f.quality,
+            },
+            dihedral: Vec::new(),
+        })
+        .collect();
+    let matcher = open_matcher(store.catalog())?;
+    let found = matcher.matches(None, &query, args.max_distance);
+    let rule = MatchOptions {
+        distance_threshold: args.max_distance,
+        ..MatchOptions::default()
+    };
+    for m in &found {
+        let stored = store.catalog().fingerprints(&m.item)?;
+        let frames: Vec<VpdqFrame> = stored
+            .iter()
+            .flat_map(|fp| fp.vpdq.iter())
+            .filter_map(|f| {
+                Some(VpdqFrame {
+                    frame: f.frame,
+                    quality: f.quality,
+                    hash: f.hash.parse().ok()?,
+                    timestamp: f.timestamp_ms as f64 / 1000.0,
+                })
+            })
+            .collect();
+        if frames.is_empty() {
+            // A still image matching one of the query's frames.
+            print_match(store, m, args.json)?;
+            continue;
+        }
+        let r = match_vpdq(&v.frames, &frames, &rule);
+        let ms = |t: f64| (t * 1000.0).round() / 1000.0;
+        let range = |rs: &[sightline_media::video_hash::MatchRange]| {
+            rs.iter()
+                .map(|r| json!([ms(r.start), ms(r.end)]))
+                .collect::<Vec<_>>()
+        };
+        if args.json {
+            json_line(&json!({
+                "id": m.item.short(),
+                "sha256": m.item,
+                "distance": m.distance,
+                "matched": { "query": m.query, "stored": m.stored },
+                "vpdq": {
+                    "query_match_percent": r.query_match_percent,
+                    "compared_match_percent": r.compared_match_percent,
+                    "query_ranges": range(&r.query_ranges),
+                    "stored_ranges": range(&r.compared_ranges),
+                },
+                "first_seen": first_seen(store, &m.item)?,
+            }))?;
+        } else {
+            print_match(store, m, false)?;
+            let fmt = |rs: &[sightline_media::video_hash::MatchRange]| {
+                rs.iter()
+                    .map(|r| format!("{:.2}-{:.2} s", r.start, r.end))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            say!(
+                "    {:.0}% of the stored video's frames found ({}), at {} of the query",
+                r.compared_match_percent,
+                fmt(&r.compared_ranges),
+                fmt(&r.query_ranges)
+            );
+        }
     }
     if !args.json && found.is_empty() {
         say!("no stored item within distance {}", args.max_distance);

@@ -30,7 +30,24 @@ pub struct RegionFingerprint {
     pub dihedral: Vec<String>,
 }
 
-/// Perceptual fingerprints of an image's pixels.
+/// One sampled video frame's PDQ, as the reference vPDQ writes it
+/// (`frame,quality,hash,timestamp`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VideoFrameHash {
+    /// Index of the frame in the decoded stream.
+    pub frame: u32,
+    pub quality: u8,
+    /// PDQ, 64 hex digits.
+    pub hash: String,
+    /// Presentation time in milliseconds (the reference prints seconds
+    /// with three decimals).
+    pub timestamp_ms: u64,
+}
+
+/// Perceptual fingerprints of an image's pixels, or of a video's sampled
+/// frames (`vpdq`; then `pdq` is the best-quality frame and `regions` hold
+/// the distinct frame hashes as `frame@<seconds>`, so photos and other
+/// videos are matched against frames by the same index).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Fingerprints {
     /// How the pixels were decoded for hashing: `te` is exactly what the
@@ -55,6 +72,12 @@ pub struct Fingerprints {
     pub blockhash: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub regions: Vec<RegionFingerprint>,
+    /// Video only: every sampled frame (1 per second by default).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vpdq: Vec<VideoFrameHash>,
+    /// Video only: duration in milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u64>,
 }
 
 /// An event that evidence may show; ACLED-compatible, `id` is `event_id_cnty`.

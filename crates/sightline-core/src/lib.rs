@@ -26,7 +26,7 @@ pub use event::{AuditEvent, Event, GENESIS};
 pub use hash::{ParseHashError, Sha256, Sha256Hasher};
 pub use incident::{
     Attachment, AttachmentStatus, Fingerprints, Incident, PdqFingerprint, RegionFingerprint,
-    ReviewDecision, ReviewVerdict,
+    ReviewDecision, ReviewVerdict, VideoFrameHash,
 };
 pub use item::EvidenceItem;
 pub use media::MediaKind;

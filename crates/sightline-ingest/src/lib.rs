@@ -44,6 +44,8 @@ pub struct IngestOptions {
     pub workers: usize,
     /// Reads what each new file says about itself.
     pub metadata: sightline_metadata::Extractor,
+    /// How videos are sampled and hashed (vPDQ, 1 frame per second).
+    pub vpdq: sightline_media::video_hash::VpdqOptions,
 }
 
 impl IngestOptions {
@@ -60,6 +62,7 @@ impl IngestOptions {
             max_decode_bytes: 256 << 20,
             workers: std::thread::available_parallelism().map_or(2, |n| n.get().min(4)),
             metadata: sightline_metadata::Extractor::default(),
+            vpdq: sightline_media::video_hash::VpdqOptions::default(),
         }
     }
 }
@@ -387,5 +390,82 @@ pub fn fingerprints_of(fp: &sightline_media::ImageFingerprint) -> sightline_core
                 dihedral: r.dihedral.iter().map(ToString::to_string).collect(),
             })
             .collect(),
+        vpdq: Vec::new(),
+        duration_ms: None,
+    }
+}
+
+/// Most frame rows a video puts in the near-duplicate index (the row slot
+/// is one byte; slot 0 is the best frame).
+pub const MAX_INDEXED_FRAMES: usize = 255;
+
+/// The domain form of a video's vPDQ: every sampled frame, the best-quality
+/// frame as `pdq`, and up to [`MAX_INDEXED_FRAMES`] distinct frame hashes
+/// of quality ≥ 50 as `frame@<seconds>` regions (evenly spaced when there
+/// are more), so the index matches photos and other videos against frames.
+pub fn fingerprints_of_video(
+    v: &sightline_media::video_hash::VpdqVideo,
+) -> sightline_core::Fingerprints {
+    use sightline_core::{PdqFingerprint, RegionFingerprint, VideoFrameHash};
+    let ms = |t: f64| (t.max(0.0) * 1000.0).round() as u64;
+    let best = v
+        .frames
+        .iter()
+        .max_by_key(|f| (f.quality, std::cmp::Reverse(f.frame)));
+    let mut seen = std::collections::HashSet::new();
+    let distinct: Vec<&sightline_media::video_hash::VpdqFrame> = v
+        .frames
+        .iter()
+        .filter(|f| f.quality >= 50 && seen.insert(f.hash))
+        .collect();
+    let keep = MAX_INDEXED_FRAMES - 1;
+    let picked: Vec<&sightline_media::video_hash::VpdqFrame> = if distinct.len() <= keep {
+        distinct
+    } else {
+        (0..keep)
+            .map(|i| distinct[i * distinct.len() / keep])
+            .collect()
+    };
+    let (w, h) = (v.hashed_width, v.hashed_height);
+    sightline_core::Fingerprints {
+        mode: "vpdq".into(),
+        width: w,
+        height: h,
+        frames: Some(v.frames.len() as u32),
+        orientation: None,
+        pdq: PdqFingerprint {
+            hash: best
+                .map(|f| f.hash.to_string())
+                .unwrap_or_else(|| "0".repeat(64)),
+            quality: best.map_or(0, |f| f.quality),
+        },
+        pdq_dihedral: Vec::new(),
+        ahash: String::new(),
+        dhash: String::new(),
+        phash: String::new(),
+        blockhash: String::new(),
+        regions: picked
+            .iter()
+            .map(|f| RegionFingerprint {
+                kind: format!("frame@{:.3}", f.timestamp),
+                rect: [0, 0, w, h],
+                pdq: PdqFingerprint {
+                    hash: f.hash.to_string(),
+                    quality: f.quality,
+                },
+                dihedral: Vec::new(),
+            })
+            .collect(),
+        vpdq: v
+            .frames
+            .iter()
+            .map(|f| VideoFrameHash {
+                frame: f.frame,
+                quality: f.quality,
+                hash: f.hash.to_string(),
+                timestamp_ms: ms(f.timestamp),
+            })
+            .collect(),
+        duration_ms: v.stream.duration_secs.map(ms),
     }
 }

@@ -111,6 +111,10 @@ pub fn preserve(
                 }
             } else {
                 metadata = Some(opts.metadata.video(path, info.format));
+                match sightline_media::video_hash::hash_video_file(path, &opts.vpdq) {
+                    Ok(v) => fingerprints = Some(crate::fingerprints_of_video(&v)),
+                    Err(e) => warnings.push(format!("not fingerprinted: {e}")),
+                }
             }
             EvidenceItem {
                 sha256: sha,

@@ -50,6 +50,8 @@ pub fn sample_fingerprints(byte: u8) -> Fingerprints {
             pdq: pdq(byte.wrapping_add(1), 70),
             dihedral: Vec::new(),
         }],
+        vpdq: Vec::new(),
+        duration_ms: None,
     }
 }
 
