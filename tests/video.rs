@@ -108,3 +108,33 @@ fn a_clip_inside_a_compilation_is_found_with_its_time_ranges() {
         assert!(fp["duration_ms"].as_u64().unwrap() >= 3000);
     }
 }
+
+#[test]
+fn a_frame_grab_joins_the_video_cluster() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let video = fixtures().join("videos/2022-12-12_kabul-shahr-e-naw-hotel_pan.mp4");
+    ok(&data, &["ingest", "--json", video.to_str().unwrap()]);
+    // A screenshot of the video at 2 s, as an analyst or a re-poster makes one.
+    let grab = dir.path().join("grab.jpg");
+    let st = std::process::Command::new("ffmpeg")
+        .args(["-nostdin", "-loglevel", "error", "-ss", "2.0", "-i"])
+        .arg(&video)
+        .args(["-frames:v", "1"])
+        .arg(&grab)
+        .status()
+        .expect("ffmpeg");
+    assert!(st.success());
+    let out = json(&data, &["ingest", "--json", grab.to_str().unwrap()]);
+    let o = &out["summary"]["outcomes"][0];
+    let similar = o["similar"].as_array().expect("matched on ingest");
+    assert!(
+        similar
+            .iter()
+            .any(|m| m["stored"].as_str().unwrap().starts_with("region:frame@2.")),
+        "{o}"
+    );
+    let clusters = json_lines(&data, &["clusters", "--json"]);
+    assert_eq!(clusters.len(), 1, "{clusters:?}");
+    assert_eq!(clusters[0]["members"].as_array().unwrap().len(), 2);
+}
