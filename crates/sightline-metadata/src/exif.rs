@@ -386,22 +386,8 @@ fn raw_value(v: &Value) -> Json {
         Value::SLong(l) => nums(l),
         Value::Float(f) => nums(f),
         Value::Double(d) => nums(d),
-        Value::Rational(r) => {
-            let xs: Vec<f64> = r
-                .iter()
-                .map(|x| ratio(x.num as f64, x.denom as f64))
-                .collect();
-            if xs.len() == 1 {
-                num_json(xs[0])
-            } else {
-                Json::String(xs.iter().map(|&x| fmt_num(x)).collect::<Vec<_>>().join(" "))
-            }
-        }
-        Value::SRational(r) => {
-            let xs: Vec<f64> = r
-                .iter()
-                .map(|x| ratio(x.num as f64, x.denom as f64))
-                .collect();
+        Value::Rational(_) | Value::SRational(_) => {
+            let xs: Vec<f64> = rationals(v).into_iter().map(|(n, d)| ratio(n, d)).collect();
             if xs.len() == 1 {
                 num_json(xs[0])
             } else {
