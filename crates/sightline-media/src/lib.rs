@@ -44,6 +44,7 @@ mod ebml;
 pub mod fingerprint;
 mod gif;
 mod jpeg;
+pub mod keyframes;
 pub mod pdq;
 mod png;
 pub mod regions;

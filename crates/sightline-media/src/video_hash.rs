@@ -208,6 +208,13 @@ pub struct StreamInfo {
     pub duration_secs: Option<f64>,
     /// The decoder's reorder delay in frames (`has_b_frames`).
     pub reorder_delay: u32,
+    /// Display rotation from the stream's display matrix, in degrees as
+    /// ffprobe prints it (`90`, `-90`, `180`; 0 when there is none).
+    #[serde(default)]
+    pub rotation: i32,
+    /// Sample (pixel) aspect ratio, when it is stated and not square.
+    #[serde(default)]
+    pub sample_aspect: Option<(u32, u32)>,
 }
 
 /// A hashed video.
@@ -333,14 +340,14 @@ pub fn hash_video_file(path: &Path, opts: &VpdqOptions) -> Result<VpdqVideo, Vpd
 
 /// A checked input: absolute path and container.
 #[derive(Debug, Clone)]
-struct Input {
-    path: PathBuf,
-    container: Container,
+pub(crate) struct Input {
+    pub(crate) path: PathBuf,
+    pub(crate) container: Container,
 }
 
 /// Refuse anything that is not a regular file opening like a video
 /// container. No process is started before this passes.
-fn check_input(path: &Path) -> Result<Input, VpdqError> {
+pub(crate) fn check_input(path: &Path) -> Result<Input, VpdqError> {
     let abs =
         std::fs::canonicalize(path).map_err(|e| VpdqError::Io(e.to_string().to_lowercase()))?;
     let meta = std::fs::metadata(&abs).map_err(|e| VpdqError::Io(e.to_string().to_lowercase()))?;
@@ -385,7 +392,11 @@ pub fn probe_video(path: &Path, limits: &Limits, tools: &Tools) -> Result<Stream
     probe_input(&input, limits, tools)
 }
 
-fn probe_input(input: &Input, limits: &Limits, tools: &Tools) -> Result<StreamInfo, VpdqError> {
+pub(crate) fn probe_input(
+    input: &Input,
+    limits: &Limits,
+    tools: &Tools,
+) -> Result<StreamInfo, VpdqError> {
     let mut args: Vec<OsString> = ["-v", "error", "-hide_banner"]
         .iter()
         .map(OsString::from)
@@ -396,7 +407,7 @@ fn probe_input(input: &Input, limits: &Limits, tools: &Tools) -> Result<StreamIn
             "-select_streams",
             "v:0",
             "-show_entries",
-            "stream=index,codec_name,codec_type,width,height,pix_fmt,avg_frame_rate,r_frame_rate,duration,has_b_frames:format=duration",
+            "stream=index,codec_name,codec_type,width,height,pix_fmt,avg_frame_rate,r_frame_rate,duration,has_b_frames,sample_aspect_ratio:stream_side_data=rotation:format=duration",
             "-of",
             "json",
         ]
@@ -423,7 +434,7 @@ fn probe_input(input: &Input, limits: &Limits, tools: &Tools) -> Result<StreamIn
     parse_probe(&out, input.container)
 }
 
-fn short(s: &str) -> String {
+pub(crate) fn short(s: &str) -> String {
     let s = s.trim();
     let mut out: String = s.chars().take(600).collect();
     if out.len() < s.len() {
@@ -454,6 +465,14 @@ struct ProbeStream {
     r_frame_rate: Option<String>,
     duration: Option<String>,
     has_b_frames: Option<u32>,
+    sample_aspect_ratio: Option<String>,
+    #[serde(default)]
+    side_data_list: Vec<ProbeSideData>,
+}
+
+#[derive(serde::Deserialize)]
+struct ProbeSideData {
+    rotation: Option<f64>,
 }
 
 #[derive(serde::Deserialize)]
@@ -506,10 +525,22 @@ fn parse_probe(out: &[u8], container: Container) -> Result<StreamInfo, VpdqError
         frame_rate_text: text,
         duration_secs,
         reorder_delay: s.has_b_frames.unwrap_or(0),
+        rotation: s
+            .side_data_list
+            .iter()
+            .find_map(|d| d.rotation)
+            .filter(|r| r.is_finite())
+            .map_or(0, |r| (r.round() as i64 % 360) as i32),
+        sample_aspect: s
+            .sample_aspect_ratio
+            .as_deref()
+            .and_then(|r| r.split_once(':'))
+            .and_then(|(n, d)| Some((n.parse::<u32>().ok()?, d.parse::<u32>().ok()?)))
+            .filter(|&(n, d)| n > 0 && d > 0 && n != d),
     })
 }
 
-fn check_size(info: &StreamInfo, limits: &Limits) -> Result<(), VpdqError> {
+pub(crate) fn check_size(info: &StreamInfo, limits: &Limits) -> Result<(), VpdqError> {
     let pixels = u64::from(info.width) * u64::from(info.height);
     if info.width > limits.max_width
         || info.height > limits.max_height
@@ -745,13 +776,13 @@ struct Streamed {
     last_probe: Option<u64>,
 }
 
-enum Fill {
+pub(crate) enum Fill {
     Full,
     Eof,
     Partial(usize),
 }
 
-fn fill<R: Read>(src: &mut R, buf: &mut [u8]) -> std::io::Result<Fill> {
+pub(crate) fn fill<R: Read>(src: &mut R, buf: &mut [u8]) -> std::io::Result<Fill> {
     let mut got = 0;
     while got < buf.len() {
         match src.read(&mut buf[got..]) {
