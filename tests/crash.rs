@@ -69,6 +69,9 @@ fn sigkill_at_twenty_random_points_then_rerun_ingests_everything_exactly_once() 
     let full = t.elapsed();
     let reference_check = json(reference.path(), &["check", "--json"]);
     let full_events = n(&reference_check["report"], "events") as usize;
+    // Keyframes, thumbnails and contact sheets of the videos.
+    let full_derived = n(&reference_check["report"], "derived") as usize;
+    assert!(full_derived > 0);
     eprintln!("uninterrupted run: {full:?}, {full_events} events");
     let clusters = |data: &std::path::Path| -> BTreeSet<Vec<String>> {
         json_lines(data, &["clusters", "--json"])
@@ -140,9 +143,10 @@ fn sigkill_at_twenty_random_points_then_rerun_ingests_everything_exactly_once() 
         );
         let report = &check["report"];
         assert_eq!(n(report, "items") as usize, distinct.len(), "kill {k}");
+        assert_eq!(n(report, "derived") as usize, full_derived, "kill {k}");
         assert_eq!(
             n(report, "blobs") as usize,
-            distinct.len(),
+            distinct.len() + full_derived,
             "kill {k}: orphan blob"
         );
         assert_eq!(

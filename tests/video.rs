@@ -138,3 +138,148 @@ fn a_frame_grab_joins_the_video_cluster() {
     assert_eq!(clusters.len(), 1, "{clusters:?}");
     assert_eq!(clusters[0]["members"].as_array().unwrap().len(), 2);
 }
+
+/// Keyframes made at ingest (`fixtures/keyframes/shots.mp4`, 5 shots, see
+/// `shots.json`): recorded as derived blobs, listed by `show`, written out
+/// by `sightline keyframes`, and checked by `sightline check`.
+#[test]
+fn ingest_makes_keyframes_that_keyframes_writes_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let video = fixtures().join("keyframes/shots.mp4");
+    ok(&data, &["ingest", "--json", video.to_str().unwrap()]);
+    let sha = sha256_hex(&std::fs::read(&video).unwrap());
+    let shown = json(&data, &["show", "--json", &sha]);
+    let files = shown["derivatives"]["files"].as_array().unwrap();
+    let kinds = |k: &str| files.iter().filter(|f| f["kind"] == k).count();
+    assert_eq!(
+        (
+            kinds("keyframe"),
+            kinds("thumbnail"),
+            kinds("contact_sheet")
+        ),
+        (6, 6, 1)
+    );
+    let times: Vec<u64> = files
+        .iter()
+        .filter(|f| f["kind"] == "keyframe")
+        .map(|f| f["time_ms"].as_u64().unwrap())
+        .collect();
+    // First frame, the cuts at 3.0, 8.5 and 10.5 s, the settled end of the
+    // dissolve (5.5..6.5 s), the last frame.
+    assert_eq!(times[..2], [0, 3000]);
+    assert!((6500..=7500).contains(&times[2]), "{times:?}");
+    assert_eq!(times[3..5], [8500, 10_500]);
+    assert!(times[5] >= 11_500, "{times:?}");
+    assert!(
+        shown["derivatives"]["made_by"]
+            .as_str()
+            .unwrap()
+            .contains("keyframes: 4 samples/s")
+    );
+
+    // Written out byte for byte as stored, with a description beside them.
+    let out = dir.path().join("out");
+    let written = json_lines(
+        &data,
+        &[
+            "keyframes",
+            "--json",
+            &sha[..12],
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(written.len(), 13);
+    for w in &written {
+        let bytes = std::fs::read(w["path"].as_str().unwrap()).unwrap();
+        assert_eq!(sha256_hex(&bytes), w["sha256"].as_str().unwrap());
+        let img = image::load_from_memory(&bytes).unwrap();
+        assert_eq!(
+            (u64::from(img.width()), u64::from(img.height())),
+            (w["width"].as_u64().unwrap(), w["height"].as_u64().unwrap())
+        );
+    }
+    let manifest: Value = serde_json::from_slice(
+        &std::fs::read(out.join(format!("{}-keyframes.json", &sha[..12]))).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(manifest["item"], sha.as_str());
+    assert_eq!(manifest["files"].as_array().unwrap().len(), 13);
+
+    // The derived blobs belong to the store: check is clean, not "orphan".
+    let report = json(&data, &["check", "--json"]);
+    assert_eq!(report["clean"], true, "{report}");
+    assert_eq!(report["report"]["derived"], 13);
+}
+
+#[test]
+fn keyframes_are_made_on_demand_for_a_video_ingested_without() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let video = fixtures().join("videos/compilation_kabul-attacks-2022.mp4");
+    ok(
+        &data,
+        &[
+            "ingest",
+            "--json",
+            "--no-keyframes",
+            video.to_str().unwrap(),
+        ],
+    );
+    let sha = sha256_hex(&std::fs::read(&video).unwrap());
+    assert!(json(&data, &["show", "--json", &sha])["derivatives"].is_null());
+    let out = dir.path().join("out");
+    let written = json_lines(
+        &data,
+        &["keyframes", "--json", &sha, "--out", out.to_str().unwrap()],
+    );
+    let kf: Vec<u64> = written
+        .iter()
+        .filter(|w| w["kind"] == "keyframe")
+        .map(|w| w["time_ms"].as_u64().unwrap())
+        .collect();
+    // The compilation cuts at 3.52 s and 6.52 s.
+    assert_eq!(kf, vec![0, 3500, 6500, 9750]);
+    // Recorded, as an audit event, and reused the next time.
+    let history = json_lines(&data, &["history", "--json"]);
+    assert_eq!(
+        history
+            .iter()
+            .filter(|e| e["event"]["type"] == "derivatives_made")
+            .count(),
+        1
+    );
+    json_lines(
+        &data,
+        &["keyframes", "--json", &sha, "--out", out.to_str().unwrap()],
+    );
+    assert_eq!(
+        json_lines(&data, &["history", "--json"]).len(),
+        history.len()
+    );
+    // No staging file is left behind.
+    let report = json(&data, &["check", "--json"]);
+    assert_eq!(report["clean"], true, "{report}");
+}
+
+#[test]
+fn keyframes_of_an_image_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let img = fixtures().join("images/originals/2021-08-26_kabul-abbey-gate_01.jpg");
+    ok(&data, &["ingest", "--json", img.to_str().unwrap()]);
+    let sha = sha256_hex(&std::fs::read(&img).unwrap());
+    let out = run(
+        &data,
+        &[
+            "keyframes",
+            &sha,
+            "--out",
+            dir.path().join("o").to_str().unwrap(),
+        ],
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not a video"), "{err}");
+}

@@ -92,3 +92,8 @@ pub fn copy_tree(from: &Path, to: &Path) {
         }
     }
 }
+
+/// SHA-256 of some bytes, lowercase hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    sightline_core::Sha256::of(bytes).to_hex()
+}

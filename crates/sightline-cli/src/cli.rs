@@ -40,6 +40,20 @@ pub enum Command {
     Reindex(JsonArg),
     /// What files say about themselves (EXIF, XMP, PNG text, video container, C2PA) with analyst flags; nothing is stored
     Metadata(MetadataArgs),
+    /// Write a stored video's keyframes (one per shot, plus first and last), thumbnails and contact sheet to a folder, making them if the video has none
+    Keyframes(KeyframesArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct KeyframesArgs {
+    /// Item id: the sha-256, or a unique prefix of it (at least 4 hex characters)
+    pub id: String,
+    /// Folder to write the JPEGs and a JSON description into (created if missing)
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// One JSON object per written file
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -118,6 +132,9 @@ pub struct IngestArgs {
     /// PEM file of root certificates whose C2PA signers count as trusted
     #[arg(long, env = "SIGHTLINE_C2PA_TRUST", value_name = "PEM")]
     pub c2pa_trust: Option<PathBuf>,
+    /// Do not make keyframes, thumbnails and contact sheets for new videos
+    #[arg(long)]
+    pub no_keyframes: bool,
 }
 
 #[derive(Debug, Args)]

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use sightline_core::Event;
+use sightline_core::{DerivedKind, Event};
 use sightline_ingest::{FileOutcome, IngestOptions, Observer, Quiet};
 use sightline_store::{Severity, Store};
 
@@ -26,6 +26,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Clusters(args) => crate::similar::clusters(&open(&dir)?, args.json),
         Command::Reindex(args) => crate::similar::reindex(&open(&dir)?, args.json),
         Command::Metadata(args) => crate::metadata::metadata(args),
+        Command::Keyframes(args) => crate::keyframes::keyframes(&open(&dir)?, args),
     }
 }
 
@@ -60,6 +61,9 @@ fn ingest(dir: &std::path::Path, args: IngestArgs) -> anyhow::Result<ExitCode> {
     opts.limits.max_pixels = args.max_pixels;
     if let Some(w) = args.workers {
         opts.workers = w.max(1);
+    }
+    if args.no_keyframes {
+        opts.derive = None;
     }
     opts.metadata = crate::metadata::extractor(
         sightline_metadata::Options::default(),
@@ -217,6 +221,7 @@ fn show(store: &Store, args: ShowArgs) -> anyhow::Result<ExitCode> {
     let fingerprints = store.catalog().fingerprints(&item.sha256)?;
     let cluster = store.catalog().cluster_of(&item.sha256)?;
     let metadata = store.catalog().metadata(&item.sha256)?;
+    let derivatives = store.catalog().derivatives(&item.sha256)?;
     // Flags comparing the file with each post that carried it.
     let flag_opts = sightline_metadata::FlagOptions::default();
     let post_flags: Vec<(sightline_core::SightingId, Vec<sightline_core::MetaFlag>)> = sightings
@@ -237,6 +242,7 @@ fn show(store: &Store, args: ShowArgs) -> anyhow::Result<ExitCode> {
             "fingerprints": fingerprints,
             "cluster": cluster,
             "metadata": metadata,
+            "derivatives": derivatives,
             "post_flags": post_flags
                 .iter()
                 .map(|(id, f)| serde_json::json!({"sighting": id, "flags": f}))
@@ -273,6 +279,24 @@ fn show(store: &Store, args: ShowArgs) -> anyhow::Result<ExitCode> {
     if let Some(c) = cluster {
         say!(
             "  cluster     {c} (sightline clusters; sightline similar {})",
+            item.sha256.short()
+        );
+    }
+    if let Some(d) = &derivatives {
+        let times: Vec<String> = d
+            .of_kind(DerivedKind::Keyframe)
+            .map(|f| {
+                format!(
+                    "{:.1}s {}",
+                    f.time_ms.unwrap_or(0) as f64 / 1000.0,
+                    f.reason.as_deref().unwrap_or("")
+                )
+            })
+            .collect();
+        say!(
+            "  keyframes   {} ({}; sightline keyframes {} --out DIR)",
+            times.len(),
+            times.join(", "),
             item.sha256.short()
         );
     }
@@ -439,6 +463,13 @@ fn print_event(ev: &sightline_core::AuditEvent, json: bool) -> anyhow::Result<()
                 codes.join(", ")
             )
         }
+        Event::DerivativesMade { item, derivatives } => format!(
+            "derived from {}: {} keyframes, {} thumbnails, {} contact sheet",
+            item.short(),
+            derivatives.of_kind(DerivedKind::Keyframe).count(),
+            derivatives.of_kind(DerivedKind::Thumbnail).count(),
+            derivatives.of_kind(DerivedKind::ContactSheet).count(),
+        ),
     };
     say!(
         "{:>6}  {}  {:<12}  {what}",

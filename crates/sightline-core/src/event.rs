@@ -1,7 +1,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::{EvidenceItem, Fingerprints, Metadata, Sha256, Sighting};
+use crate::{Derivatives, EvidenceItem, Fingerprints, Metadata, Sha256, Sighting};
 
 /// The `prev` of the first event in a journal.
 pub const GENESIS: Sha256 = Sha256([0; 32]);
@@ -42,6 +42,12 @@ pub enum Event {
         item: Sha256,
         metadata: Box<Metadata>,
     },
+    /// Files for analysts were made from the item (video keyframes,
+    /// thumbnails, a contact sheet) and stored beside it.
+    DerivativesMade {
+        item: Sha256,
+        derivatives: Box<Derivatives>,
+    },
 }
 
 impl Event {
@@ -51,6 +57,7 @@ impl Event {
             Event::SightingRecorded { .. } => "sighting_recorded",
             Event::FingerprintsComputed { .. } => "fingerprints_computed",
             Event::MetadataExtracted { .. } => "metadata_extracted",
+            Event::DerivativesMade { .. } => "derivatives_made",
         }
     }
 }

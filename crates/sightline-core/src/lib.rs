@@ -8,12 +8,14 @@
 //! catalog can be rebuilt.
 //!
 //! Later stages hang their results off the same identifiers:
-//! [`Fingerprints`], [`Metadata`], [`Incident`], [`Attachment`] and
+//! [`Fingerprints`], [`Metadata`], [`Derivatives`] (keyframes and the like,
+//! kept beside the original), [`Incident`], [`Attachment`] and
 //! [`ReviewDecision`].
 //!
 //! Serialized forms are stable: field names are part of the on-disk journal
 //! format, versioned by [`SCHEMA_VERSION`].
 
+mod derived;
 mod event;
 mod hash;
 mod incident;
@@ -22,6 +24,7 @@ mod media;
 mod metadata;
 mod sighting;
 
+pub use derived::{Derivative, Derivatives, DerivedKind};
 pub use event::{AuditEvent, Event, GENESIS};
 pub use hash::{ParseHashError, Sha256, Sha256Hasher};
 pub use incident::{

@@ -11,6 +11,7 @@
 //! one place. A file that fails at any stage becomes a [`Rejection`] naming
 //! the path and the reason; the batch goes on.
 
+pub mod derive;
 mod error;
 pub mod preserve;
 pub mod similar;
@@ -46,6 +47,9 @@ pub struct IngestOptions {
     pub metadata: sightline_metadata::Extractor,
     /// How videos are sampled and hashed (vPDQ, 1 frame per second).
     pub vpdq: sightline_media::video_hash::VpdqOptions,
+    /// Keyframes, thumbnails and a contact sheet for each new video;
+    /// `None` makes none.
+    pub derive: Option<derive::DeriveOptions>,
 }
 
 impl IngestOptions {
@@ -63,6 +67,7 @@ impl IngestOptions {
             workers: std::thread::available_parallelism().map_or(2, |n| n.get().min(4)),
             metadata: sightline_metadata::Extractor::default(),
             vpdq: sightline_media::video_hash::VpdqOptions::default(),
+            derive: Some(derive::DeriveOptions::default()),
         }
     }
 }

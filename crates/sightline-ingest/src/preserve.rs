@@ -86,6 +86,7 @@ pub fn preserve(
 
     let mut fingerprints = None;
     let mut metadata = None;
+    let mut derivatives = None;
     let item = match store.catalog().item(&sha)? {
         // Known bytes were validated (and fingerprinted) when first preserved.
         Some(item) => item,
@@ -110,10 +111,18 @@ pub fn preserve(
                     Err(reason) => warnings.push(format!("not fingerprinted: {reason}")),
                 }
             } else {
-                metadata = Some(opts.metadata.video(path, info.format));
-                match sightline_media::video_hash::hash_video_file(path, &opts.vpdq) {
+                // Tools read the staged bytes (what is preserved), under
+                // the store's own file name.
+                metadata = Some(opts.metadata.video(staged.path(), info.format));
+                match sightline_media::video_hash::hash_video_file(staged.path(), &opts.vpdq) {
                     Ok(v) => fingerprints = Some(crate::fingerprints_of_video(&v)),
                     Err(e) => warnings.push(format!("not fingerprinted: {e}")),
+                }
+                if let Some(d) = &opts.derive {
+                    match crate::derive::derive_video(store, staged.path(), d) {
+                        Ok(d) => derivatives = Some(d),
+                        Err(e) => warnings.push(format!("no keyframes: {e}")),
+                    }
                 }
             }
             EvidenceItem {
@@ -161,6 +170,7 @@ pub fn preserve(
         sighting,
         fingerprints,
         metadata,
+        derivatives,
         actor: opts.collector.clone(),
     };
     Ok((record, if stored_new { size } else { 0 }))

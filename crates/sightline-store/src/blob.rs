@@ -31,6 +31,18 @@ pub trait BlobStore: Send + Sync + fmt::Debug {
     fn list(&self) -> Result<Box<dyn Iterator<Item = Result<Sha256>> + '_>>;
     /// Staging files left behind by a process that died mid-write.
     fn stale_staging(&self) -> Result<Vec<PathBuf>>;
+
+    /// Store a small blob held in memory (a derived file): its address and
+    /// whether it was new.
+    fn put_bytes(&self, bytes: &[u8]) -> Result<(Sha256, bool)> {
+        let mut stager = self.stage()?;
+        stager
+            .write_all(bytes)
+            .map_err(StoreError::io("write staging file"))?;
+        let staged = stager.finish()?;
+        let sha = staged.sha256();
+        Ok((sha, self.put(staged)?))
+    }
 }
 
 /// A blob being written: every byte goes to the staging file and the hasher.
@@ -135,6 +147,12 @@ impl StagedBlob {
             "reopen staging file {}",
             self.path.display()
         )))
+    }
+    /// Where the staged bytes are, for a tool that reads a file by name
+    /// (ffmpeg). The name is the store's own, never the input's; the file
+    /// must only be read.
+    pub fn path(&self) -> &Path {
+        &self.path
     }
     /// Hand the staging path over to whoever makes it permanent.
     fn take_path(mut self) -> PathBuf {

@@ -3,7 +3,8 @@
 use std::fmt;
 
 use sightline_core::{
-    AuditEvent, EvidenceItem, Fingerprints, Metadata, Sha256, Sighting, SightingId,
+    AuditEvent, Derivative, Derivatives, EvidenceItem, Fingerprints, Metadata, Sha256, Sighting,
+    SightingId,
 };
 
 use crate::error::Result;
@@ -20,6 +21,9 @@ pub struct Record {
     /// What the file says about itself, recorded if the catalog has none
     /// for the item yet.
     pub metadata: Option<Metadata>,
+    /// Files made from the item for analysts (their blobs already stored),
+    /// recorded if the catalog has none for the item yet.
+    pub derivatives: Option<Derivatives>,
     /// Who is responsible for this change, for the audit trail.
     pub actor: String,
 }
@@ -103,6 +107,14 @@ pub trait Catalog: Send + Sync + fmt::Debug {
     /// Record metadata for an item that has none. Returns `false` if it
     /// already had some.
     fn add_metadata(&self, item: &Sha256, metadata: Metadata, actor: &str) -> Result<bool>;
+    /// What was derived from an item (keyframes and the like), if anything.
+    fn derivatives(&self, sha: &Sha256) -> Result<Option<Derivatives>>;
+    /// Record derivatives (whose blobs are stored) for an item that has
+    /// none. Returns `false` if it already had some (they stand).
+    fn add_derivatives(&self, item: &Sha256, derivatives: Derivatives, actor: &str)
+    -> Result<bool>;
+    /// Every derived file, with the item it was made from.
+    fn derived_blobs(&self) -> Result<Vec<(Sha256, Derivative)>>;
     /// Every stored PDQ hash, compactly, for building a search index.
     fn pdq_entries(&self) -> Result<Box<dyn Iterator<Item = Result<PdqEntry>> + '_>>;
 

@@ -22,8 +22,9 @@ pub enum Severity {
 pub struct Problem {
     pub severity: Severity,
     /// Stable code: `blob-hash-mismatch`, `blob-missing`, `blob-size-mismatch`,
-    /// `orphan-blob`, `orphan-sighting`, `history-mismatch`, `history-broken`,
-    /// `stale-staging`, `unreadable-blob`.
+    /// `orphan-blob`, `orphan-sighting`, `orphan-derived`, `derived-missing`,
+    /// `history-mismatch`, `history-broken`, `stale-staging`,
+    /// `unreadable-blob`.
     pub code: &'static str,
     pub detail: String,
 }
@@ -34,6 +35,8 @@ pub struct CheckReport {
     pub bytes: u64,
     pub items: u64,
     pub sightings: u64,
+    /// Derived files (keyframes, thumbnails, contact sheets).
+    pub derived: u64,
     pub events: u64,
     pub problems: Vec<Problem>,
 }
@@ -117,8 +120,49 @@ pub(crate) fn run(
         items.insert(item.sha256);
     }
 
-    // 3. Every blob has its item.
-    for sha in present.difference(&items) {
+    // 3. Every derived file has its blob and its original; every blob is
+    // an item's or a derived file's.
+    let mut known = items.clone();
+    for (original, d) in catalog.derived_blobs()? {
+        report.derived += 1;
+        if !items.contains(&original) {
+            report.push(
+                Severity::Error,
+                "orphan-derived",
+                format!(
+                    "{} {} was derived from item {original} which is not in the catalog",
+                    d.kind.as_str(),
+                    d.sha256
+                ),
+            );
+        }
+        if !present.contains(&d.sha256) {
+            report.push(
+                Severity::Error,
+                "derived-missing",
+                format!(
+                    "{} {} of item {original} has no blob",
+                    d.kind.as_str(),
+                    d.sha256
+                ),
+            );
+        } else if let Some(size) = blobs.size(&d.sha256)?
+            && size != d.size
+        {
+            report.push(
+                Severity::Error,
+                "blob-size-mismatch",
+                format!(
+                    "{} {} records {} bytes, blob has {size}",
+                    d.kind.as_str(),
+                    d.sha256,
+                    d.size
+                ),
+            );
+        }
+        known.insert(d.sha256);
+    }
+    for sha in present.difference(&known) {
         report.push(
             Severity::Warning,
             "orphan-blob",
@@ -170,7 +214,7 @@ pub(crate) fn run(
                 }
             }
             Event::FingerprintsComputed { .. } => fingerprinted += 1,
-            Event::MetadataExtracted { .. } => {}
+            Event::MetadataExtracted { .. } | Event::DerivativesMade { .. } => {}
         }
         Ok(())
     });

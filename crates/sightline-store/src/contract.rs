@@ -23,6 +23,7 @@ pub fn run_all(fresh: &dyn Fn() -> Store) {
     prefix_lookup_finds_items(&fresh());
     fingerprints_are_recorded_once(&fresh());
     metadata_is_recorded_once(&fresh());
+    derivatives_are_recorded_once_and_checked(&fresh());
     clusters_merge_and_clear(&fresh());
 }
 
@@ -104,6 +105,7 @@ pub fn sample(bytes: &[u8], locator: &str, collected_secs: i64) -> Record {
         },
         fingerprints: None,
         metadata: None,
+        derivatives: None,
         actor: "contract".into(),
     }
 }
@@ -391,6 +393,84 @@ pub fn metadata_is_recorded_once(store: &Store) {
             .err()
             .map(|e| e.code()),
         Some("invalid")
+    );
+}
+
+pub fn derivatives_are_recorded_once_and_checked(store: &Store) {
+    use sightline_core::{Derivative, Derivatives, DerivedKind};
+    let c = store.catalog();
+    // A derived file is stored as a blob first, like an original.
+    let put = |bytes: &[u8]| store.blobs().put_bytes(bytes).expect("put").0;
+    let still = put(b"a keyframe's jpeg bytes");
+    let derived = |sha: Sha256, size: u64, made_by: &str| Derivatives {
+        made_by: made_by.into(),
+        made_at: Utc.timestamp_opt(1_700_000_000, 0).single().expect("time"),
+        files: vec![Derivative {
+            kind: DerivedKind::Keyframe,
+            sha256: sha,
+            size,
+            media_type: "image/jpeg".into(),
+            width: 4,
+            height: 3,
+            time_ms: Some(1500),
+            reason: Some("cut".into()),
+        }],
+        capped: false,
+    };
+    let mut first = sample(b"video", "/v/1", 0);
+    first.derivatives = Some(derived(still, 23, "first"));
+    let original = first.item.sha256;
+    put(b"video");
+    c.record(first.clone()).expect("record");
+    let mut second = sample(b"video", "/v/2", 1);
+    second.derivatives = Some(derived(still, 23, "second"));
+    c.record(second).expect("record");
+    assert_eq!(
+        c.derivatives(&original).expect("get"),
+        first.derivatives,
+        "first derivatives stand"
+    );
+    assert!(
+        !c.add_derivatives(&original, derived(still, 23, "late"), "t")
+            .expect("again")
+    );
+    assert_eq!(
+        c.derived_blobs().expect("list"),
+        vec![(original, derived(still, 23, "x").files[0].clone())]
+    );
+    // The derived blob is not an orphan; the store checks clean.
+    let report = store.check(&mut |_| {}).expect("check");
+    assert!(report.is_clean(), "{:?}", report.problems);
+    assert_eq!(report.derived, 1);
+
+    // A derivative whose blob is missing is an error.
+    let bare = sample(b"bare video", "/v/bare", 2);
+    put(b"bare video");
+    c.record(bare.clone()).expect("record");
+    let ghost = Sha256::of(b"never stored");
+    assert!(
+        c.add_derivatives(&bare.item.sha256, derived(ghost, 5, "ghost"), "t")
+            .expect("add")
+    );
+    let report = store.check(&mut |_| {}).expect("check");
+    let codes: Vec<&str> = report.problems.iter().map(|p| p.code).collect();
+    assert_eq!(codes, vec!["derived-missing"]);
+    assert_eq!(
+        c.add_derivatives(&ghost, derived(still, 23, "x"), "t")
+            .err()
+            .map(|e| e.code()),
+        Some("invalid")
+    );
+    // Every change was an event.
+    let mut names = Vec::new();
+    c.history(&mut |e| {
+        names.push(e.event.name());
+        Ok(())
+    })
+    .expect("history");
+    assert_eq!(
+        names.iter().filter(|n| **n == "derivatives_made").count(),
+        2
     );
 }
 

@@ -16,7 +16,8 @@ use std::sync::Mutex;
 
 use chrono::Utc;
 use sightline_core::{
-    AuditEvent, Event, EvidenceItem, Fingerprints, Metadata, Sha256, Sighting, SightingId,
+    AuditEvent, Derivative, Derivatives, Event, EvidenceItem, Fingerprints, Metadata, Sha256,
+    Sighting, SightingId,
 };
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
@@ -52,6 +53,8 @@ struct Trees {
     fingerprints: sled::Tree,
     /// item sha256 → `Metadata` JSON
     metadata: sled::Tree,
+    /// item sha256 → `Derivatives` JSON
+    derived: sled::Tree,
     /// item sha256 ‖ slot → PDQ hash (32 bytes) ‖ quality (1 byte) ‖ kind
     pdq: sled::Tree,
     /// `journal_position` → `Position` JSON; `next_cluster` → u64 BE
@@ -87,6 +90,7 @@ impl SledCatalog {
             by_item: tree("item_sightings")?,
             fingerprints: tree("fingerprints")?,
             metadata: tree("metadata")?,
+            derived: tree("derived")?,
             pdq: tree("pdq")?,
             meta: tree("meta")?,
             cluster_of: tree("cluster_of")?,
@@ -166,9 +170,20 @@ impl Trees {
             &self.pending_cluster,
             &self.meta,
             &self.metadata,
+            &self.derived,
         )
             .transaction(
-                |(items, sightings, by_item, fingerprints, pdq, pending, meta, metadata)| {
+                |(
+                    items,
+                    sightings,
+                    by_item,
+                    fingerprints,
+                    pdq,
+                    pending,
+                    meta,
+                    metadata,
+                    derived,
+                )| {
                     let views = Views {
                         items,
                         sightings,
@@ -177,6 +192,7 @@ impl Trees {
                         pdq,
                         pending,
                         metadata,
+                        derived,
                     };
                     for e in &encoded {
                         e.apply(&views)?;
@@ -205,6 +221,7 @@ struct Views<'a> {
     pdq: &'a TransactionalTree,
     pending: &'a TransactionalTree,
     metadata: &'a TransactionalTree,
+    derived: &'a TransactionalTree,
 }
 
 fn pdq_key(item: &Sha256, slot: u8) -> [u8; 33] {
@@ -252,6 +269,10 @@ enum Encoded {
         item: [u8; 32],
         value: Vec<u8>,
     },
+    Derived {
+        item: [u8; 32],
+        value: Vec<u8>,
+    },
     Sighting {
         id: [u8; 32],
         item: [u8; 32],
@@ -280,6 +301,10 @@ impl Encoded {
                 item: item.0,
                 value: serde_json::to_vec(metadata)?,
             },
+            Event::DerivativesMade { item, derivatives } => Encoded::Derived {
+                item: item.0,
+                value: serde_json::to_vec(derivatives)?,
+            },
         })
     }
 
@@ -303,6 +328,12 @@ impl Encoded {
             Encoded::Metadata { item, value } => {
                 if v.metadata.get(item)?.is_none() {
                     v.metadata.insert(&item[..], value.as_slice())?;
+                }
+            }
+            // The first derivatives recorded for an item stand.
+            Encoded::Derived { item, value } => {
+                if v.derived.get(item)?.is_none() {
+                    v.derived.insert(&item[..], value.as_slice())?;
                 }
             }
             // Replaying must be idempotent: an item is written only once.
@@ -330,6 +361,7 @@ impl Catalog for SledCatalog {
             sighting,
             fingerprints,
             metadata,
+            derivatives,
             actor,
         } = record;
         if sighting.item != item.sha256 {
@@ -386,6 +418,14 @@ impl Catalog for SledCatalog {
             events.push(Event::MetadataExtracted {
                 item: sha,
                 metadata: Box::new(m),
+            });
+        }
+        if let Some(d) = derivatives
+            && !self.trees.derived.contains_key(sha.0).map_err(db_err)?
+        {
+            events.push(Event::DerivativesMade {
+                item: sha,
+                derivatives: Box::new(d),
             });
         }
         let entries = journal.append(&actor, Utc::now(), events)?;
@@ -531,6 +571,49 @@ impl Catalog for SledCatalog {
         let entries = journal.append(actor, Utc::now(), vec![event])?;
         self.trees.apply(&entries)?;
         Ok(true)
+    }
+
+    fn derivatives(&self, sha: &Sha256) -> Result<Option<Derivatives>> {
+        Self::get_json(&self.trees.derived, &sha.0)
+    }
+
+    fn add_derivatives(
+        &self,
+        item: &Sha256,
+        derivatives: Derivatives,
+        actor: &str,
+    ) -> Result<bool> {
+        let mut journal = self.writer()?;
+        if !self.trees.items.contains_key(item.0).map_err(db_err)? {
+            return Err(StoreError::Invalid(format!(
+                "no item {item} to derive from"
+            )));
+        }
+        if self.trees.derived.contains_key(item.0).map_err(db_err)? {
+            return Ok(false);
+        }
+        let event = Event::DerivativesMade {
+            item: *item,
+            derivatives: Box::new(derivatives),
+        };
+        let entries = journal.append(actor, Utc::now(), vec![event])?;
+        self.trees.apply(&entries)?;
+        Ok(true)
+    }
+
+    fn derived_blobs(&self) -> Result<Vec<(Sha256, Derivative)>> {
+        let mut out = Vec::new();
+        for kv in self.trees.derived.iter() {
+            let (k, v) = kv.map_err(db_err)?;
+            let mut item = [0u8; 32];
+            if k.len() != 32 {
+                return Err(StoreError::Database("malformed derived row".into()));
+            }
+            item.copy_from_slice(&k);
+            let d: Derivatives = serde_json::from_slice(&v)?;
+            out.extend(d.files.into_iter().map(|f| (Sha256(item), f)));
+        }
+        Ok(out)
     }
 
     fn pdq_entries(&self) -> Result<Box<dyn Iterator<Item = Result<PdqEntry>> + '_>> {
