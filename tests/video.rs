@@ -283,3 +283,61 @@ fn keyframes_of_an_image_is_a_clear_error() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("not a video"), "{err}");
 }
+
+/// A re-upload trimmed by half a second (`fixtures/keyframes/
+/// hotel-pan-from-0.5s.mp4`) of a panning video: none of its 1 s frames is
+/// within distance 31 of the original's, but the dense samples taken at
+/// ingest find them, so the two join one cluster, in either order.
+#[test]
+fn a_trimmed_reupload_clusters_with_its_original_whatever_the_phase() {
+    let original = fixtures().join("videos/2022-12-12_kabul-shahr-e-naw-hotel_pan.mp4");
+    let trimmed = fixtures().join("keyframes/hotel-pan-from-0.5s.mp4");
+    let dir = tempfile::tempdir().unwrap();
+    let frames = |p: &std::path::Path| -> Vec<(u8, Vec<u8>)> {
+        let fp = json(
+            &dir.path().join("scratch"),
+            &["fingerprint", "--json", p.to_str().unwrap()],
+        );
+        fp["vpdq"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                let h = f["hash"].as_str().unwrap();
+                let bytes = (0..32)
+                    .map(|i| u8::from_str_radix(&h[2 * i..2 * i + 2], 16).unwrap())
+                    .collect();
+                (f["quality"].as_u64().unwrap() as u8, bytes)
+            })
+            .collect()
+    };
+    let (a, b) = (frames(&original), frames(&trimmed));
+    let closest = a
+        .iter()
+        .flat_map(|(_, x)| {
+            b.iter().map(move |(_, y)| {
+                x.iter()
+                    .zip(y)
+                    .map(|(p, q)| (p ^ q).count_ones())
+                    .sum::<u32>()
+            })
+        })
+        .min()
+        .unwrap();
+    assert!(closest > 31, "1 s frames alone already match ({closest})");
+
+    for order in [[&original, &trimmed], [&trimmed, &original]] {
+        let data = dir
+            .path()
+            .join(format!("data-{}", order[0].display().to_string().len()));
+        for v in order {
+            ok(&data, &["ingest", "--json", v.to_str().unwrap()]);
+        }
+        let clusters = json_lines(&data, &["clusters", "--json"]);
+        assert_eq!(clusters.len(), 1, "{clusters:?}");
+        assert_eq!(clusters[0]["members"].as_array().unwrap().len(), 2);
+        // And the same after recomputing every cluster from the store.
+        ok(&data, &["reindex", "--json"]);
+        assert_eq!(json_lines(&data, &["clusters", "--json"]).len(), 1);
+    }
+}

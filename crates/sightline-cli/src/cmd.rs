@@ -63,7 +63,7 @@ fn ingest(dir: &std::path::Path, args: IngestArgs) -> anyhow::Result<ExitCode> {
         opts.workers = w.max(1);
     }
     if args.no_keyframes {
-        opts.derive = None;
+        opts.keep_keyframes = false;
     }
     opts.metadata = crate::metadata::extractor(
         sightline_metadata::Options::default(),

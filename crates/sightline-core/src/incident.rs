@@ -78,6 +78,12 @@ pub struct Fingerprints {
     /// Video only: duration in milliseconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration_ms: Option<u64>,
+    /// Video only: PDQ of frames sampled densely (4 per second, `frame` is
+    /// the sample number) at a reduced size, used only as *queries* when
+    /// matching: whatever the phase of another copy's 1 s frames, one of
+    /// these lies within an eighth of a second of each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub query_frames: Vec<VideoFrameHash>,
 }
 
 /// An event that evidence may show; ACLED-compatible, `id` is `event_id_cnty`.

@@ -1,12 +1,15 @@
-//! Derive: make the files analysts look at from a video (keyframes, their
-//! thumbnails, a contact sheet), store them as blobs, and describe them
-//! for the catalog. The original is never touched.
+//! The survey pass over a new video, and what is derived from it: the
+//! files analysts look at (keyframes, their thumbnails, a contact sheet),
+//! stored as blobs, and dense frame hashes for matching. The original is
+//! never touched.
 
 use std::path::Path;
 
 use chrono::Utc;
-use sightline_core::{Derivative, Derivatives, DerivedKind};
-use sightline_media::keyframes::{KeyframeOptions, SheetOptions, contact_sheet, extract_keyframes};
+use sightline_core::{Derivative, Derivatives, DerivedKind, VideoFrameHash};
+use sightline_media::keyframes::{
+    KeyframeOptions, Keyframes, SheetOptions, contact_sheet, extract_keyframes,
+};
 use sightline_store::Store;
 
 /// How keyframes and the contact sheet are made.
@@ -38,16 +41,39 @@ impl DeriveOptions {
     }
 }
 
-/// Extract keyframes from the video at `path`, store every derived file
-/// as a blob, and return their description. Blobs are durable before this
-/// returns; the caller records the description (blob first, record second,
-/// as for originals).
-pub fn derive_video(
+/// One sandboxed decode of the video at `path`: keyframes (encoded only
+/// with `stills`) and the PDQ of every sample.
+pub fn survey_video(path: &Path, opts: &DeriveOptions, stills: bool) -> Result<Keyframes, String> {
+    let o = KeyframeOptions {
+        stills,
+        hash_samples: true,
+        ..opts.keyframes.clone()
+    };
+    extract_keyframes(path, &o).map_err(|e| e.to_string())
+}
+
+/// The dense sample hashes of a survey, as stored query frames.
+pub fn query_frames(kf: &Keyframes) -> Vec<VideoFrameHash> {
+    kf.sample_hashes
+        .iter()
+        .map(|s| VideoFrameHash {
+            frame: s.sample,
+            quality: s.pdq.quality,
+            hash: s.pdq.hash.to_string(),
+            timestamp_ms: s.time_ms,
+        })
+        .collect()
+}
+
+/// Store every derived file of a survey made with stills as a blob and
+/// return their description. Blobs are durable before this returns; the
+/// caller records the description (blob first, record second, as for
+/// originals).
+pub fn store_derivatives(
     store: &Store,
-    path: &Path,
+    kf: &Keyframes,
     opts: &DeriveOptions,
 ) -> Result<Derivatives, String> {
-    let kf = extract_keyframes(path, &opts.keyframes).map_err(|e| e.to_string())?;
     let mut files = Vec::with_capacity(kf.frames.len() * 2 + 1);
     let mut put = |kind: DerivedKind,
                    bytes: &[u8],
@@ -55,6 +81,9 @@ pub fn derive_video(
                    time_ms: Option<u64>,
                    reason: Option<&str>|
      -> Result<(), String> {
+        if bytes.is_empty() {
+            return Err("the survey was made without stills".into());
+        }
         let (sha256, _) = store.blobs().put_bytes(bytes).map_err(|e| e.to_string())?;
         files.push(Derivative {
             kind,
@@ -85,7 +114,7 @@ pub fn derive_video(
             reason,
         )?;
     }
-    if let Some((jpeg, w, h)) = contact_sheet(&kf, &opts.sheet) {
+    if let Some((jpeg, w, h)) = contact_sheet(kf, &opts.sheet) {
         put(DerivedKind::ContactSheet, &jpeg, (w, h), None, None)?;
     }
     Ok(Derivatives {
@@ -94,4 +123,14 @@ pub fn derive_video(
         files,
         capped: kf.capped,
     })
+}
+
+/// Survey a video and store what is derived from it.
+pub fn derive_video(
+    store: &Store,
+    path: &Path,
+    opts: &DeriveOptions,
+) -> Result<Derivatives, String> {
+    let kf = survey_video(path, opts, true)?;
+    store_derivatives(store, &kf, opts)
 }

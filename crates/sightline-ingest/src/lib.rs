@@ -47,9 +47,11 @@ pub struct IngestOptions {
     pub metadata: sightline_metadata::Extractor,
     /// How videos are sampled and hashed (vPDQ, 1 frame per second).
     pub vpdq: sightline_media::video_hash::VpdqOptions,
-    /// Keyframes, thumbnails and a contact sheet for each new video;
-    /// `None` makes none.
-    pub derive: Option<derive::DeriveOptions>,
+    /// The survey pass over each new video: keyframes and dense query
+    /// hashes for matching.
+    pub survey: derive::DeriveOptions,
+    /// Store keyframes, thumbnails and a contact sheet for each new video.
+    pub keep_keyframes: bool,
 }
 
 impl IngestOptions {
@@ -67,7 +69,8 @@ impl IngestOptions {
             workers: std::thread::available_parallelism().map_or(2, |n| n.get().min(4)),
             metadata: sightline_metadata::Extractor::default(),
             vpdq: sightline_media::video_hash::VpdqOptions::default(),
-            derive: Some(derive::DeriveOptions::default()),
+            survey: derive::DeriveOptions::default(),
+            keep_keyframes: true,
         }
     }
 }
@@ -397,6 +400,7 @@ pub fn fingerprints_of(fp: &sightline_media::ImageFingerprint) -> sightline_core
             .collect(),
         vpdq: Vec::new(),
         duration_ms: None,
+        query_frames: Vec::new(),
     }
 }
 
@@ -472,5 +476,6 @@ pub fn fingerprints_of_video(
             })
             .collect(),
         duration_ms: v.stream.duration_secs.map(ms),
+        query_frames: Vec::new(),
     }
 }

@@ -118,11 +118,21 @@ pub fn preserve(
                     Ok(v) => fingerprints = Some(crate::fingerprints_of_video(&v)),
                     Err(e) => warnings.push(format!("not fingerprinted: {e}")),
                 }
-                if let Some(d) = &opts.derive {
-                    match crate::derive::derive_video(store, staged.path(), d) {
-                        Ok(d) => derivatives = Some(d),
-                        Err(e) => warnings.push(format!("no keyframes: {e}")),
+                let survey =
+                    crate::derive::survey_video(staged.path(), &opts.survey, opts.keep_keyframes);
+                match survey {
+                    Ok(kf) => {
+                        if let Some(fp) = fingerprints.as_mut() {
+                            fp.query_frames = crate::derive::query_frames(&kf);
+                        }
+                        if opts.keep_keyframes {
+                            match crate::derive::store_derivatives(store, &kf, &opts.survey) {
+                                Ok(d) => derivatives = Some(d),
+                                Err(e) => warnings.push(format!("no keyframes: {e}")),
+                            }
+                        }
                     }
+                    Err(e) => warnings.push(format!("no keyframes: {e}")),
                 }
             }
             EvidenceItem {

@@ -25,8 +25,9 @@ pub const DEFAULT_MAX_DISTANCE: u32 = 31;
 pub struct Match {
     pub item: Sha256,
     pub distance: u32,
-    /// The query side: `pdq`, a dihedral name (`r90`, `flipx`, …) or
-    /// `region:<kind>`.
+    /// The query side: `pdq`, a dihedral name (`r90`, `flipx`, …),
+    /// `region:<kind>` (a video's 1 s frames are `region:frame@<s>`) or a
+    /// video's dense sample `sample@<s>`.
     pub query: String,
     /// The stored side: `pdq` or `region:<kind>`.
     pub stored: String,
@@ -156,6 +157,19 @@ impl Matcher {
                 if let Some(h) = parse_hash(hex) {
                     queries.push((h, format!("region:{}/{name}", r.kind)));
                 }
+            }
+        }
+        // A video's dense samples: queries only, never stored in the index.
+        let mut seen: std::collections::HashSet<[u8; 32]> =
+            queries.iter().map(|(h, _)| *h).collect();
+        for f in &fp.query_frames {
+            if f.quality < MIN_QUALITY {
+                continue;
+            }
+            if let Some(h) = parse_hash(&f.hash)
+                && seen.insert(h)
+            {
+                queries.push((h, format!("sample@{:.3}", f.timestamp_ms as f64 / 1000.0)));
             }
         }
         let mut best: HashMap<Sha256, Match> = HashMap::new();

@@ -38,6 +38,7 @@ use std::path::Path;
 use image::RgbImage;
 use image::codecs::jpeg::JpegEncoder;
 
+use crate::pdq::{LumaModel, Pdq, PdqHasher};
 use crate::video_hash::{self, Fill, Limits, StreamInfo, Tools, VpdqError, sandbox};
 
 pub use sheet::{SheetOptions, contact_sheet};
@@ -65,6 +66,11 @@ pub struct KeyframeOptions {
     pub max_gap_secs: f64,
     /// At most this many keyframes (the last frame comes on top).
     pub max_keyframes: usize,
+    /// Encode stills and thumbnails of the keyframes (off: only choose
+    /// them and hash the samples).
+    pub stills: bool,
+    /// PDQ of every sample ([`Keyframes::sample_hashes`]).
+    pub hash_samples: bool,
     /// ffmpeg decoder threads (0 = ffmpeg's choice).
     pub decode_threads: usize,
     pub limits: Limits,
@@ -82,6 +88,8 @@ impl Default for KeyframeOptions {
             min_gap_secs: 0.5,
             max_gap_secs: 30.0,
             max_keyframes: 48,
+            stills: true,
+            hash_samples: true,
             decode_threads: 0,
             limits: Limits::default(),
         }
@@ -120,11 +128,11 @@ pub struct Keyframe {
     /// How different it was from the previous sample (cuts) or from the
     /// last keyframe (drift), 0..1.
     pub score: f32,
-    /// The still, JPEG.
+    /// The still, JPEG (empty without [`KeyframeOptions::stills`]).
     pub jpeg: Vec<u8>,
-    /// The thumbnail, JPEG.
+    /// The thumbnail, JPEG (likewise).
     pub thumb_jpeg: Vec<u8>,
-    /// The thumbnail's pixels (for the contact sheet).
+    /// The thumbnail's pixels, for the contact sheet (likewise).
     pub thumb: RgbImage,
 }
 
@@ -146,6 +154,19 @@ pub struct Keyframes {
     /// Per sample: `(time_ms, difference from the previous sample,
     /// difference from the last keyframe)`, for tuning and tests.
     pub scores: Vec<(u64, f32, f32)>,
+    /// PDQ of every sample (when [`KeyframeOptions::hash_samples`]), at
+    /// the still size: a dense, phase-tolerant complement to the 1 s vPDQ
+    /// for matching videos against each other.
+    pub sample_hashes: Vec<SampleHash>,
+}
+
+/// PDQ of one sample.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SampleHash {
+    /// Sample number (`k`, at `k / sample_fps` seconds).
+    pub sample: u32,
+    pub time_ms: u64,
+    pub pdq: Pdq,
 }
 
 /// Extract keyframes with ffmpeg found on `PATH`.
@@ -272,6 +293,8 @@ pub fn extract_keyframes_with(
     let mut detector = ShotDetector::new(opts);
     let mut frames: Vec<Keyframe> = Vec::new();
     let mut scores = Vec::new();
+    let mut sample_hashes = Vec::new();
+    let mut hasher = PdqHasher::new();
     let mut samples = 0u64;
     let mut capped = false;
     let mut last_kept: Option<u64> = None; // time of the last keyframe
@@ -298,6 +321,13 @@ pub fn extract_keyframes_with(
         let t = time_ms(k);
         let (decisions, cut, drift) = detector.push(&cur, w, h, t);
         scores.push((t, cut, drift));
+        if opts.hash_samples {
+            sample_hashes.push(SampleHash {
+                sample: k as u32,
+                time_ms: t,
+                pdq: hasher.pdq(&cur, w, h, LumaModel::Cpp),
+            });
+        }
         for d in decisions {
             if frames.len() >= opts.max_keyframes {
                 capped = true;
@@ -307,7 +337,7 @@ pub fn extract_keyframes_with(
                 Which::Previous => &prev,
                 Which::Current => &cur,
             };
-            match render(pixels, w, h, tw, th, opts.jpeg_quality) {
+            match render(pixels, w, h, tw, th, opts.jpeg_quality, opts.stills) {
                 Ok(r) => frames.push(keyframe(d, r)),
                 Err(e) => encode_error = Some(e),
             }
@@ -377,7 +407,7 @@ pub fn extract_keyframes_with(
             capped = true;
             continue;
         }
-        let r = render(&prev, w, h, tw, th, opts.jpeg_quality)
+        let r = render(&prev, w, h, tw, th, opts.jpeg_quality, opts.stills)
             .map_err(|e| VpdqError::BadStream(format!("cannot encode a keyframe: {e}")))?;
         frames.push(keyframe(d, r));
     }
@@ -391,6 +421,7 @@ pub fn extract_keyframes_with(
         frames,
         capped,
         scores,
+        sample_hashes,
     })
 }
 
@@ -413,7 +444,11 @@ fn render(
     tw: u32,
     th: u32,
     quality: u8,
+    stills: bool,
 ) -> Result<(Vec<u8>, Vec<u8>, RgbImage), String> {
+    if !stills {
+        return Ok((Vec::new(), Vec::new(), RgbImage::new(0, 0)));
+    }
     let img = RgbImage::from_raw(w, h, rgb.to_vec()).ok_or("frame size mismatch")?;
     let thumb = if (tw, th) == (w, h) {
         img.clone()

@@ -53,6 +53,7 @@ pub fn sample_fingerprints(byte: u8) -> Fingerprints {
         }],
         vpdq: Vec::new(),
         duration_ms: None,
+        query_frames: Vec::new(),
     }
 }
 

@@ -46,10 +46,11 @@ pub fn time_label(ms: u64) -> String {
 }
 
 /// Draw the contact sheet of `kf` and encode it as JPEG. Returns the JPEG
-/// and its size; `None` when there are no keyframes.
+/// and its size; `None` when there are no keyframes or they were taken
+/// without stills.
 pub fn contact_sheet(kf: &Keyframes, opts: &SheetOptions) -> Option<(Vec<u8>, u32, u32)> {
     let n = kf.frames.len() as u32;
-    if n == 0 {
+    if n == 0 || kf.frames.iter().any(|f| f.thumb.width() == 0) {
         return None;
     }
     let cols = opts.columns.clamp(1, 16).min(n);
