@@ -45,7 +45,7 @@ PY
 }
 
 echo
-echo "Shot changes found on \`fixtures/keyframes/shots.mp4\` (cuts at 3.0, 8.5, 10.5 s; a dissolve 5.5–6.5 s):"
+echo "Shot changes found on \`fixtures/keyframes/shots.mp4\` (cuts at 3.00, 8.48, 10.48 s; a dissolve 5.48–6.48 s):"
 echo
 echo "| method | keyframes / detections (ms) |"
 echo "|---|---|"
