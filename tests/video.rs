@@ -166,7 +166,7 @@ fn ingest_makes_keyframes_that_keyframes_writes_out() {
         .map(|f| f["time_ms"].as_u64().unwrap())
         .collect();
     // First frame, the cuts at 3.0, 8.5 and 10.5 s, the settled end of the
-    // dissolve (5.5..6.5 s), the last frame.
+    // dissolve (5.48..6.48 s), the last frame.
     assert_eq!(times[..2], [0, 3000]);
     assert!((6500..=7500).contains(&times[2]), "{times:?}");
     assert_eq!(times[3..5], [8500, 10_500]);
