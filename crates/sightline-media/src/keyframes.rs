@@ -32,7 +32,6 @@
 mod font;
 mod sheet;
 
-use std::ffi::OsString;
 use std::path::Path;
 
 use image::RgbImage;
@@ -250,37 +249,18 @@ pub fn extract_keyframes_with(
     );
     let (tw, th) = display_size(w, h, None, 0, opts.thumb_side);
 
-    let mut args: Vec<OsString> = ["-nostdin", "-hide_banner", "-loglevel", "error"]
-        .iter()
-        .map(OsString::from)
-        .collect();
-    args.extend(["-threads".into(), opts.decode_threads.to_string().into()]);
+    let mut args = sandbox::ffmpeg_head(opts.decode_threads);
     args.extend(sandbox::input_args(info.container, &input.path));
     // ffmpeg applies the display matrix (autorotate) before this chain.
     let max_samples = (limits.max_duration_secs * opts.sample_fps).ceil() as u64 + 2;
-    args.extend(
-        [
-            "-map".to_string(),
-            "0:v:0".into(),
-            "-an".into(),
-            "-sn".into(),
-            "-dn".into(),
-            "-vf".into(),
-            format!(
-                "fps={},scale={w}:{h}:flags=bilinear,setsar=1,format=rgb24",
-                opts.sample_fps
-            ),
-            "-frames:v".into(),
-            max_samples.to_string(),
-            "-f".into(),
-            "rawvideo".into(),
-            "-pix_fmt".into(),
-            "rgb24".into(),
-            "pipe:1".into(),
-        ]
-        .into_iter()
-        .map(OsString::from),
-    );
+    args.extend(sandbox::rgb_pipe_args(
+        &[],
+        format!(
+            "fps={},scale={w}:{h}:flags=bilinear,setsar=1,format=rgb24",
+            opts.sample_fps
+        ),
+        max_samples,
+    ));
     let cmd = sandbox::command(tools, limits, &tools.ffmpeg, &args);
     let mut running = sandbox::Running::spawn(cmd, tools, limits.timeout)?;
     let mut stdout = running.stdout().ok_or_else(|| VpdqError::Spawn {

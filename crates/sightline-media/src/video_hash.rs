@@ -622,51 +622,22 @@ pub fn hash_video_file_with(
         fps: info.frame_rate,
     };
 
-    let mut args: Vec<OsString> = ["-nostdin", "-hide_banner", "-loglevel", "error"]
-        .iter()
-        .map(OsString::from)
-        .collect();
-    args.extend(
-        [
-            "-threads".to_string(),
-            opts.decode_threads.to_string(),
-            "-noautorotate".into(),
-            "-reinit_filter".into(),
-            "0".into(),
-        ]
-        .into_iter()
-        .map(OsString::from),
-    );
+    let mut args = sandbox::ffmpeg_head(opts.decode_threads as usize);
+    args.extend(["-noautorotate", "-reinit_filter", "0"].map(OsString::from));
     if opts.conversion == RgbConversion::SampleHashes {
         // Portable C code paths in every library (swscale's included).
         args.extend(["-cpuflags", "0"].map(OsString::from));
     }
     args.extend(sandbox::input_args(info.container, &input.path));
-    args.extend(
-        [
-            "-map".to_string(),
-            "0:v:0".into(),
-            "-an".into(),
-            "-sn".into(),
-            "-dn".into(),
-            "-fps_mode".into(),
-            "passthrough".into(),
-            "-vf".into(),
-            filter_chain(&geometry, &info.pix_fmt, opts.conversion),
-            // ffmpeg stops by itself one hashed frame past the cap (marker
-            // frames, when there are any, come one per hashed frame).
-            "-frames:v".into(),
-            ((u64::from(limits.max_frames) + 1) * if geometry.marker.is_some() { 2 } else { 1 })
-                .to_string(),
-            "-f".into(),
-            "rawvideo".into(),
-            "-pix_fmt".into(),
-            "rgb24".into(),
-            "pipe:1".into(),
-        ]
-        .into_iter()
-        .map(OsString::from),
-    );
+    // ffmpeg stops by itself one hashed frame past the cap (marker frames,
+    // when there are any, come one per hashed frame).
+    let max_frames =
+        (u64::from(limits.max_frames) + 1) * if geometry.marker.is_some() { 2 } else { 1 };
+    args.extend(sandbox::rgb_pipe_args(
+        &["-fps_mode", "passthrough"],
+        filter_chain(&geometry, &info.pix_fmt, opts.conversion),
+        max_frames,
+    ));
 
     let cmd = sandbox::command(tools, limits, &tools.ffmpeg, &args);
     let mut running = sandbox::Running::spawn(cmd, tools, limits.timeout)?;

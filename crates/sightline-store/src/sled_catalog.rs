@@ -131,6 +131,28 @@ impl SledCatalog {
             .map_err(|_| StoreError::Database("journal lock poisoned".into()))
     }
 
+    /// Append `event` about an existing `item` unless `tree` already holds
+    /// something for it (the first record stands): `Ok(false)` then.
+    fn add_once(
+        &self,
+        tree: &sled::Tree,
+        item: &Sha256,
+        verb: &str,
+        event: Event,
+        actor: &str,
+    ) -> Result<bool> {
+        let mut journal = self.writer()?;
+        if !self.trees.items.contains_key(item.0).map_err(db_err)? {
+            return Err(StoreError::Invalid(format!("no item {item} to {verb}")));
+        }
+        if tree.contains_key(item.0).map_err(db_err)? {
+            return Ok(false);
+        }
+        let entries = journal.append(actor, Utc::now(), vec![event])?;
+        self.trees.apply(&entries)?;
+        Ok(true)
+    }
+
     fn get_json<T: serde::de::DeserializeOwned>(
         tree: &sled::Tree,
         key: &[u8],
@@ -529,27 +551,11 @@ impl Catalog for SledCatalog {
         fingerprints: Fingerprints,
         actor: &str,
     ) -> Result<bool> {
-        let mut journal = self.writer()?;
-        if !self.trees.items.contains_key(item.0).map_err(db_err)? {
-            return Err(StoreError::Invalid(format!(
-                "no item {item} to fingerprint"
-            )));
-        }
-        if self
-            .trees
-            .fingerprints
-            .contains_key(item.0)
-            .map_err(db_err)?
-        {
-            return Ok(false);
-        }
         let event = Event::FingerprintsComputed {
             item: *item,
             fingerprints: Box::new(fingerprints),
         };
-        let entries = journal.append(actor, Utc::now(), vec![event])?;
-        self.trees.apply(&entries)?;
-        Ok(true)
+        self.add_once(&self.trees.fingerprints, item, "fingerprint", event, actor)
     }
 
     fn metadata(&self, sha: &Sha256) -> Result<Option<Metadata>> {
@@ -557,20 +563,11 @@ impl Catalog for SledCatalog {
     }
 
     fn add_metadata(&self, item: &Sha256, metadata: Metadata, actor: &str) -> Result<bool> {
-        let mut journal = self.writer()?;
-        if !self.trees.items.contains_key(item.0).map_err(db_err)? {
-            return Err(StoreError::Invalid(format!("no item {item} to describe")));
-        }
-        if self.trees.metadata.contains_key(item.0).map_err(db_err)? {
-            return Ok(false);
-        }
         let event = Event::MetadataExtracted {
             item: *item,
             metadata: Box::new(metadata),
         };
-        let entries = journal.append(actor, Utc::now(), vec![event])?;
-        self.trees.apply(&entries)?;
-        Ok(true)
+        self.add_once(&self.trees.metadata, item, "describe", event, actor)
     }
 
     fn derivatives(&self, sha: &Sha256) -> Result<Option<Derivatives>> {
@@ -583,22 +580,11 @@ impl Catalog for SledCatalog {
         derivatives: Derivatives,
         actor: &str,
     ) -> Result<bool> {
-        let mut journal = self.writer()?;
-        if !self.trees.items.contains_key(item.0).map_err(db_err)? {
-            return Err(StoreError::Invalid(format!(
-                "no item {item} to derive from"
-            )));
-        }
-        if self.trees.derived.contains_key(item.0).map_err(db_err)? {
-            return Ok(false);
-        }
         let event = Event::DerivativesMade {
             item: *item,
             derivatives: Box::new(derivatives),
         };
-        let entries = journal.append(actor, Utc::now(), vec![event])?;
-        self.trees.apply(&entries)?;
-        Ok(true)
+        self.add_once(&self.trees.derived, item, "derive from", event, actor)
     }
 
     fn derived_blobs(&self) -> Result<Vec<(Sha256, Derivative)>> {

@@ -87,6 +87,40 @@ pub(crate) fn input_args(container: Container, path: &Path) -> Vec<OsString> {
     .collect()
 }
 
+/// ffmpeg's opening options: quiet, no stdin, `threads` decoder threads.
+pub(crate) fn ffmpeg_head(threads: usize) -> Vec<OsString> {
+    ["-nostdin", "-hide_banner", "-loglevel", "error", "-threads"]
+        .into_iter()
+        .map(OsString::from)
+        .chain([OsString::from(threads.to_string())])
+        .collect()
+}
+
+/// ffmpeg's output options: the first video stream only, through `vf`
+/// (plus `extra` options before it), at most `max_frames` frames, as raw
+/// RGB24 on standard output.
+pub(crate) fn rgb_pipe_args(extra: &[&str], vf: String, max_frames: u64) -> Vec<OsString> {
+    let mut out: Vec<OsString> = ["-map", "0:v:0", "-an", "-sn", "-dn"]
+        .into_iter()
+        .chain(extra.iter().copied())
+        .map(OsString::from)
+        .collect();
+    out.extend([OsString::from("-vf"), OsString::from(vf)]);
+    out.extend(
+        [
+            "-frames:v".to_string(),
+            max_frames.to_string(),
+            "-f".into(),
+            "rawvideo".into(),
+            "-pix_fmt".into(),
+            "rgb24".into(),
+            "pipe:1".into(),
+        ]
+        .map(OsString::from),
+    );
+    out
+}
+
 /// Build the command: `prlimit … -- program args` or `program args`.
 pub(crate) fn command(
     tools: &Tools,
