@@ -327,3 +327,64 @@ fn similar_finds_the_original_of_a_file_and_the_copies_of_an_item() {
         .expect("video");
     ok(data.path(), &["similar", &s(video, "sha256")[..12]]);
 }
+
+/// Tilted re-posts of real photos (`fixtures/local-features/`, made by its
+/// `make.py`; `expected.json` names each one's original): PDQ puts them
+/// 32..79 bits from their original, too far to match on its own, and local
+/// features confirm them, with the rotation the re-poster applied.
+#[test]
+fn tilted_reposts_are_confirmed_by_local_features() {
+    let dir = fixtures().join("local-features");
+    let expected: Vec<Value> =
+        serde_json::from_slice(&std::fs::read(dir.join("expected.json")).unwrap()).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    ok(&data, &["ingest", "--json", dir.to_str().unwrap()]);
+    let sha_of = |p: &str| sha256_hex(&std::fs::read(dir.join(p)).unwrap());
+
+    // Clusters: each tilted copy with its original, nothing else joined.
+    let mut want: BTreeSet<Vec<String>> = BTreeSet::new();
+    for e in expected.iter().filter(|e| e["transform"] == "tilt") {
+        let mut pair = vec![sha_of(s(e, "path")), sha_of(s(e, "original"))];
+        pair.sort();
+        want.insert(pair);
+    }
+    let got: BTreeSet<Vec<String>> = json_lines(&data, &["clusters", "--json"])
+        .iter()
+        .map(|c| {
+            let mut m: Vec<String> = c["members"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| s(x, "sha256").to_string())
+                .collect();
+            m.sort();
+            m
+        })
+        .collect();
+    assert_eq!(got, want);
+
+    // `similar` explains the match: beyond PDQ's threshold, confirmed by
+    // keypoints under the re-poster's rotation.
+    for e in expected.iter().filter(|e| e["transform"] == "tilt") {
+        let file = dir.join(s(e, "path"));
+        let hits = json_lines(&data, &["similar", "--json", file.to_str().unwrap()]);
+        let hit = hits
+            .iter()
+            .find(|h| h["sha256"] == sha_of(s(e, "original")).as_str())
+            .unwrap_or_else(|| panic!("{} not matched: {hits:?}", s(e, "path")));
+        assert!(hit["distance"].as_u64().unwrap() > 31, "{hit}");
+        let v = &hit["verified"];
+        assert!(v["inliers"].as_u64().unwrap() >= 12, "{hit}");
+        let rot = v["rotation_deg"].as_f64().unwrap();
+        let truth = e["degrees"].as_f64().unwrap();
+        assert!(
+            (rot.abs() - truth.abs()).abs() < 1.0,
+            "rotation {rot} vs {truth}"
+        );
+        // Nothing else but the file itself (it is stored too).
+        let me = sha_of(s(e, "path"));
+        let others: Vec<&Value> = hits.iter().filter(|h| h["sha256"] != me.as_str()).collect();
+        assert_eq!(others.len(), 1, "{hits:?}");
+    }
+}

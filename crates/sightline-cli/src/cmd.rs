@@ -399,7 +399,13 @@ fn check(store: &Store, json: bool) -> anyhow::Result<ExitCode> {
 fn rebuild(dir: &std::path::Path, json: bool) -> anyhow::Result<ExitCode> {
     let store = Store::rebuild_embedded(dir)
         .with_context(|| format!("cannot rebuild the catalog in {}", dir.display()))?;
-    let clusters = sightline_ingest::similar::recluster(store.catalog())?;
+    let clusters = sightline_ingest::similar::recluster(
+        store.catalog(),
+        &mut sightline_ingest::verify::StoreVerifier::new(
+            &store,
+            sightline_media::Limits::default(),
+        ),
+    )?;
     let counts = store.catalog().counts()?;
     if json {
         json_line(&serde_json::json!({ "rebuilt": counts, "clusters": clusters }))?;

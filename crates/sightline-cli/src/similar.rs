@@ -9,6 +9,7 @@ use anyhow::{Context, bail};
 use serde_json::json;
 use sightline_core::{Fingerprints, MediaKind, Sha256};
 use sightline_ingest::similar::{Match, open_matcher, recluster};
+use sightline_ingest::verify::{Query, StoreVerifier, features_of_image};
 use sightline_media::Limits;
 use sightline_store::Store;
 
@@ -229,8 +230,24 @@ pub fn similar(store: &Store, args: SimilarArgs) -> anyhow::Result<ExitCode> {
         };
         (Some(item.sha256), fp)
     };
-    let matcher = open_matcher(store.catalog())?;
-    let found = matcher.matches(me.as_ref(), &fp, args.max_distance);
+    let mut verifier = StoreVerifier::new(store, Limits::default());
+    let matcher = open_matcher(store.catalog(), &mut verifier)?;
+    // Doubtful candidates are confirmed against the query's own pixels.
+    let file_features = match me {
+        Some(_) => None,
+        None => std::fs::read(path)
+            .ok()
+            .and_then(|b| features_of_image(&b, &Limits::default())),
+    };
+    let query = match (&me, &file_features) {
+        (Some(sha), _) => Some(Query::Stored(sha)),
+        (None, Some(f)) => Some(Query::Features(f)),
+        (None, None) => None,
+    };
+    let found = match query {
+        Some(q) => matcher.matches_verified(me.as_ref(), &fp, args.max_distance, q, &mut verifier),
+        None => matcher.matches(me.as_ref(), &fp, args.max_distance),
+    };
     for m in &found {
         print_match(store, m, args.json)?;
     }
@@ -282,7 +299,10 @@ fn similar_video(store: &Store, path: &Path, args: &SimilarArgs) -> anyhow::Resu
             dihedral: Vec::new(),
         })
         .collect();
-    let matcher = open_matcher(store.catalog())?;
+    let matcher = open_matcher(
+        store.catalog(),
+        &mut StoreVerifier::new(store, Limits::default()),
+    )?;
     let found = matcher.matches(None, &query, args.max_distance);
     let rule = MatchOptions {
         distance_threshold: args.max_distance,
@@ -359,12 +379,19 @@ fn print_match(store: &Store, m: &Match, json: bool) -> anyhow::Result<()> {
             "sha256": m.item,
             "distance": m.distance,
             "matched": { "query": m.query, "stored": m.stored },
+            "verified": m.verified,
             "format": item.as_ref().map(|i| i.format.clone()),
             "first_seen": first_seen,
         }));
     }
+    let confirmed = m.verified.map_or(String::new(), |v| {
+        format!(
+            "  confirmed by {} matching keypoints (rotated {:.1}°, scale {:.2})",
+            v.inliers, v.rotation_deg, v.scale
+        )
+    });
     say!(
-        "{}  distance {:>3}  {} ~ {}  first seen {}",
+        "{}  distance {:>3}  {} ~ {}  first seen {}{confirmed}",
         m.item.short(),
         m.distance,
         m.query,
@@ -397,7 +424,10 @@ fn first_seen(
 
 pub fn clusters(store: &Store, json: bool) -> anyhow::Result<ExitCode> {
     // Catch up on anything a crashed run left unclustered.
-    open_matcher(store.catalog())?;
+    open_matcher(
+        store.catalog(),
+        &mut StoreVerifier::new(store, Limits::default()),
+    )?;
     for c in store.catalog().clusters()? {
         let mut members = Vec::with_capacity(c.members.len());
         for sha in &c.members {
@@ -465,7 +495,10 @@ pub fn reindex(store: &Store, json: bool) -> anyhow::Result<ExitCode> {
             Err(e) => failed.push((sha, e)),
         }
     }
-    let clusters = recluster(store.catalog())?;
+    let clusters = recluster(
+        store.catalog(),
+        &mut StoreVerifier::new(store, Limits::default()),
+    )?;
     if json {
         json_line(&json!({
             "fingerprinted": added,

@@ -15,6 +15,7 @@ pub mod derive;
 mod error;
 pub mod preserve;
 pub mod similar;
+pub mod verify;
 pub mod walk;
 
 use std::path::PathBuf;
@@ -178,7 +179,8 @@ pub fn ingest_paths(
 ) -> Result<Summary, RunError> {
     let started_at = Utc::now();
     let clock = Instant::now();
-    let mut matcher = similar::open_matcher(store.catalog())?;
+    let mut verifier = verify::StoreVerifier::new(store, opts.limits);
+    let mut matcher = similar::open_matcher(store.catalog(), &mut verifier)?;
     let workers = opts.workers.max(1);
     let (work_tx, work_rx) = bounded::<walk::Found>(workers * 4);
     let (done_tx, done_rx) = bounded::<Preserved>(workers * 4);
@@ -245,13 +247,19 @@ pub fn ingest_paths(
                         Err(_) => walking = false,
                     },
                     recv(done_rx) -> msg => match msg {
-                        Ok(p) => record(store, &mut matcher, p, &mut summary, observer),
+                        Ok(p) => record(store, (&mut matcher, &mut verifier), p, &mut summary, observer),
                         Err(_) => break,
                     },
                 }
             } else {
                 match done_rx.recv() {
-                    Ok(p) => record(store, &mut matcher, p, &mut summary, observer),
+                    Ok(p) => record(
+                        store,
+                        (&mut matcher, &mut verifier),
+                        p,
+                        &mut summary,
+                        observer,
+                    ),
                     Err(_) => break,
                 }
             }
@@ -286,18 +294,23 @@ fn rejected(path: String, e: &IngestError) -> FileOutcome {
 /// Stage 3 for one file: commit, count, tell the observer.
 fn record(
     store: &Store,
-    matcher: &mut similar::Matcher,
+    (matcher, verifier): (&mut similar::Matcher, &mut dyn verify::Verifier),
     p: Preserved,
     summary: &mut Summary,
     observer: &mut dyn Observer,
 ) {
-    let outcome = commit(store, matcher, p);
+    let outcome = commit(store, matcher, verifier, p);
     tally(summary, &outcome);
     observer.finished(&outcome);
     summary.outcomes.push(outcome);
 }
 
-fn commit(store: &Store, matcher: &mut similar::Matcher, p: Preserved) -> FileOutcome {
+fn commit(
+    store: &Store,
+    matcher: &mut similar::Matcher,
+    verifier: &mut dyn verify::Verifier,
+    p: Preserved,
+) -> FileOutcome {
     match p {
         Preserved::Rejected(outcome) => outcome,
         Preserved::Ready {
@@ -318,7 +331,7 @@ fn commit(store: &Store, matcher: &mut similar::Matcher, p: Preserved) -> FileOu
             if recorded == Recorded::NewItem
                 && let Some(fp) = &fingerprints
             {
-                match similar::cluster_new(store.catalog(), matcher, sha256, fp) {
+                match similar::cluster_new(store.catalog(), matcher, sha256, fp, verifier) {
                     Ok(found) => similar = found,
                     Err(e) => cluster_error = Some(e.to_string()),
                 }

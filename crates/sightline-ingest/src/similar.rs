@@ -15,13 +15,15 @@ use sightline_index::PdqIndex;
 use sightline_media::pdq::DIHEDRAL_NAMES;
 use sightline_store::{Catalog, StoreError};
 
+use crate::verify::{DOUBTFUL_MAX_DISTANCE, LocalMatch, Query, Verifier};
+
 /// Reference vPDQ/PDQ practice: hashes below this quality are not trusted.
 pub const MIN_QUALITY: u8 = 50;
 /// Default match distance (of 256 bits), as ThreatExchange uses.
 pub const DEFAULT_MAX_DISTANCE: u32 = 31;
 
 /// Which pair of hashes matched.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Match {
     pub item: Sha256,
     pub distance: u32,
@@ -31,6 +33,10 @@ pub struct Match {
     pub query: String,
     /// The stored side: `pdq` or `region:<kind>`.
     pub stored: String,
+    /// Set when the PDQ distance alone was too large (32..=79) and local
+    /// features confirmed the pair.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verified: Option<LocalMatch>,
 }
 
 /// The exact index over every stored PDQ hash.
@@ -190,6 +196,7 @@ impl Matcher {
                             distance,
                             query: query.clone(),
                             stored,
+                            verified: None,
                         },
                     );
                 }
@@ -201,14 +208,73 @@ impl Matcher {
     }
 }
 
+impl Matcher {
+    /// [`matches`](Self::matches) within `max_distance`, plus the
+    /// candidates of an image between `max_distance` and
+    /// [`DOUBTFUL_MAX_DISTANCE`] that `verifier` confirms with local
+    /// features. Only the whole image and its regions (found and centre
+    /// crops) are queried that far, each query a scan of the index; not the
+    /// dihedral variants, and not videos.
+    pub fn matches_verified(
+        &self,
+        item: Option<&Sha256>,
+        fp: &Fingerprints,
+        max_distance: u32,
+        query: Query<'_>,
+        verifier: &mut dyn Verifier,
+    ) -> Vec<Match> {
+        let mut found = self.matches(item, fp, max_distance);
+        // A tighter threshold than the default asks for close copies only.
+        if fp.mode == "vpdq"
+            || !(DEFAULT_MAX_DISTANCE..DOUBTFUL_MAX_DISTANCE).contains(&max_distance)
+        {
+            return found;
+        }
+        let mut doubtful = fp.clone();
+        doubtful.pdq_dihedral.clear();
+        // A framed image (a screenshot, a story) is its photo: its whole
+        // hash is mostly the frame, which other photos share.
+        if fp.regions.iter().any(|r| !r.kind.starts_with("centre-")) {
+            doubtful.pdq.quality = 0;
+        }
+        doubtful.query_frames.clear();
+        for r in &mut doubtful.regions {
+            r.dihedral.clear();
+        }
+        let known: std::collections::HashSet<Sha256> = found.iter().map(|m| m.item).collect();
+        let mut extra: Vec<Match> = self
+            .matches(item, &doubtful, DOUBTFUL_MAX_DISTANCE)
+            .into_iter()
+            .filter(|m| m.distance > max_distance && !known.contains(&m.item))
+            .filter(|m| !m.stored.starts_with("region:frame@"))
+            .filter_map(|mut m| {
+                m.verified = Some(verifier.verify(query, &m.item)?);
+                Some(m)
+            })
+            .collect();
+        found.append(&mut extra);
+        found.sort_by_key(|m| (m.distance, m.item));
+        found
+    }
+}
+
 /// Load the index and link every item still waiting to be clustered (left
 /// by a run that died between recording an item and clustering it).
-pub fn open_matcher(catalog: &dyn Catalog) -> Result<Matcher, StoreError> {
+pub fn open_matcher(
+    catalog: &dyn Catalog,
+    verifier: &mut dyn Verifier,
+) -> Result<Matcher, StoreError> {
     let matcher = Matcher::load(catalog)?;
     for item in catalog.pending_clusters()? {
         let others: Vec<Sha256> = match catalog.fingerprints(&item)? {
             Some(fp) => matcher
-                .matches(Some(&item), &fp, DEFAULT_MAX_DISTANCE)
+                .matches_verified(
+                    Some(&item),
+                    &fp,
+                    DEFAULT_MAX_DISTANCE,
+                    Query::Stored(&item),
+                    verifier,
+                )
                 .iter()
                 .map(|m| m.item)
                 .collect(),
@@ -226,8 +292,15 @@ pub fn cluster_new(
     matcher: &mut Matcher,
     item: Sha256,
     fp: &Fingerprints,
+    verifier: &mut dyn Verifier,
 ) -> Result<Vec<Match>, StoreError> {
-    let found = matcher.matches(Some(&item), fp, DEFAULT_MAX_DISTANCE);
+    let found = matcher.matches_verified(
+        Some(&item),
+        fp,
+        DEFAULT_MAX_DISTANCE,
+        Query::Stored(&item),
+        verifier,
+    );
     let others: Vec<Sha256> = found.iter().map(|m| m.item).collect();
     catalog.link(&item, &others)?;
     matcher.add(item, fp);
@@ -236,7 +309,7 @@ pub fn cluster_new(
 
 /// Recompute every cluster from the stored fingerprints (after a rebuild,
 /// or when the matching rules change). Returns the number of clusters.
-pub fn recluster(catalog: &dyn Catalog) -> Result<usize, StoreError> {
+pub fn recluster(catalog: &dyn Catalog, verifier: &mut dyn Verifier) -> Result<usize, StoreError> {
     catalog.clear_clusters()?;
     let matcher = Matcher::load(catalog)?;
     let mut items: Vec<Sha256> = matcher.entries.iter().map(|e| e.item).collect();
@@ -244,7 +317,13 @@ pub fn recluster(catalog: &dyn Catalog) -> Result<usize, StoreError> {
     for item in items {
         if let Some(fp) = catalog.fingerprints(&item)? {
             let others: Vec<Sha256> = matcher
-                .matches(Some(&item), &fp, DEFAULT_MAX_DISTANCE)
+                .matches_verified(
+                    Some(&item),
+                    &fp,
+                    DEFAULT_MAX_DISTANCE,
+                    Query::Stored(&item),
+                    verifier,
+                )
                 .iter()
                 .map(|m| m.item)
                 .collect();

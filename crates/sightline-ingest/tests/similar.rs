@@ -41,7 +41,7 @@ fn items_recorded_but_never_linked_are_clustered_on_the_next_load() {
     assert_eq!(s.catalog().pending_clusters().expect("pending").len(), 3);
     assert!(s.catalog().clusters().expect("clusters").is_empty());
 
-    open_matcher(s.catalog()).expect("catch up");
+    open_matcher(s.catalog(), &mut sightline_ingest::verify::NoVerifier).expect("catch up");
     let clusters = s.catalog().clusters().expect("clusters");
     assert_eq!(
         clusters.len(),

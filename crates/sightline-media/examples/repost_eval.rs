@@ -71,6 +71,9 @@ struct Fp {
     ms_pdq: f64,
     ms_regions: f64,
     ms_centre: f64,
+    /// Local features, for confirming doubtful candidates.
+    features: Option<sightline_media::features::Features>,
+    ms_features: f64,
     ok: bool,
 }
 
@@ -145,6 +148,9 @@ fn fingerprint(path: &Path) -> Fp {
         fp.centre.push(dihedral(&mut hasher, &px, r[2], r[3]));
     }
     fp.ms_centre = t.elapsed().as_secs_f64() * 1e3;
+    let t = Instant::now();
+    fp.features = Some(sightline_media::features::extract_rgb(&d.rgb, w, h));
+    fp.ms_features = t.elapsed().as_secs_f64() * 1e3;
     if let Some(img) = image::RgbImage::from_raw(w, h, d.rgb) {
         let img = image::DynamicImage::ImageRgb8(img);
         let ph = HasherConfig::new()
@@ -214,6 +220,27 @@ fn pdq_distance(a: &Fp, b: &Fp, m: Method) -> u32 {
     let (qa, sa) = (hashes(a, m, true), hashes(a, m, false));
     let (qb, sb) = (hashes(b, m, true), hashes(b, m, false));
     best(&qa, &sb).min(best(&qb, &sa))
+}
+
+/// The distance ingest's doubtful pass sees (`Matcher::matches_verified`):
+/// queries are the whole image (unless a frame was found in it: then its
+/// whole hash is mostly the frame), its found regions and centre crops at
+/// 80% and 60%, without dihedral variants, against everything stored.
+fn doubtful_distance(a: &Fp, b: &Fp) -> u32 {
+    let m = Method {
+        name: "",
+        dihedral: false,
+        regions: true,
+        centre: 0b1010,
+    };
+    fn queries(fp: &Fp, m: Method) -> Vec<&H> {
+        let mut q = hashes(fp, m, true);
+        if !fp.regions.is_empty() {
+            q.remove(0);
+        }
+        q
+    }
+    best(&queries(a, m), &hashes(b, m, false)).min(best(&queries(b, m), &hashes(a, m, false)))
 }
 
 fn main() {
@@ -311,10 +338,20 @@ fn main() {
     ];
     // Distances of every unordered pair, per method (PDQ methods, then
     // pHash, dHash).
-    let nm = methods.len() + 2;
+    // PDQ methods, pHash, dHash, then `+c80,c60+verified`: the ingest
+    // method, plus pairs at 32..=79 that local features confirm.
+    let nm = methods.len() + 3;
+    let verified_k = nm - 1;
+    let mut verify_ms = 0.0f64;
+    let mut verify_n = 0usize;
     let mut within = vec![0usize; nm];
     let mut true_within = vec![0usize; nm];
     let mut own: Vec<Vec<u32>> = vec![vec![u32::MAX; n]; nm];
+    // Different-photo pairs by distance band, for the ingest method
+    // (`+regions+c80,c60`) and dHash: how many a looser candidate
+    // threshold would let through to verification.
+    const BANDS: [u32; 6] = [31, 47, 63, 79, 95, u32::MAX];
+    let mut wrong_bands = [[0usize; 6]; 2];
     for i in 0..n {
         if !fps[i].ok {
             continue;
@@ -328,6 +365,42 @@ fn main() {
                 || (rows[j].transform == "original" && family[i] == j);
             for (k, m) in methods.iter().enumerate() {
                 let d = pdq_distance(&fps[i], &fps[j], *m);
+                if k == 4 {
+                    let hit = d <= PDQ_T
+                        || (doubtful_distance(&fps[i], &fps[j]) <= 79 && {
+                            let t = Instant::now();
+                            let c = match (&fps[i].features, &fps[j].features) {
+                                (Some(a), Some(b)) => {
+                                    sightline_media::features::confirm(a, b).is_some()
+                                }
+                                _ => false,
+                            };
+                            verify_ms += t.elapsed().as_secs_f64() * 1e3;
+                            verify_n += 1;
+                            c
+                        });
+                    if hit && !same && d > PDQ_T && std::env::var_os("REPOST_BANDS").is_some() {
+                        eprintln!(
+                            "false confirmation: {} ~ {} (distance {d})",
+                            rows[i].path, rows[j].path
+                        );
+                    }
+                    if hit {
+                        within[verified_k] += 1;
+                        true_within[verified_k] += usize::from(same);
+                    }
+                    if pair_is_own {
+                        let r = if rows[i].transform == "original" {
+                            j
+                        } else {
+                            i
+                        };
+                        own[verified_k][r] = if hit { 0 } else { u32::MAX };
+                    }
+                }
+                if k == 4 && !same {
+                    wrong_bands[0][BANDS.iter().position(|&b| d <= b).unwrap_or(5)] += 1;
+                }
                 if d <= PDQ_T {
                     within[k] += 1;
                     true_within[k] += usize::from(same);
@@ -348,6 +421,10 @@ fn main() {
                     (fps[i].dhash ^ fps[j].dhash).count_ones(),
                 ),
             ] {
+                if k == methods.len() + 1 && !same {
+                    let dd = d * 4; // 64-bit dHash on the 256-bit scale
+                    wrong_bands[1][BANDS.iter().position(|&b| dd <= b).unwrap_or(5)] += 1;
+                }
                 if d <= IMG_T {
                     within[k] += 1;
                     true_within[k] += usize::from(same);
@@ -366,11 +443,23 @@ fn main() {
     let names: Vec<&str> = methods
         .iter()
         .map(|m| m.name)
-        .chain(["phash", "dhash"])
+        .chain(["phash", "dhash", "+c80,c60+verified"])
         .collect();
     let thresholds: Vec<u32> = (0..nm)
-        .map(|k| if k < methods.len() { PDQ_T } else { IMG_T })
+        .map(|k| {
+            if k < methods.len() {
+                PDQ_T
+            } else if k == verified_k {
+                0
+            } else {
+                IMG_T
+            }
+        })
         .collect();
+    eprintln!(
+        "verification: {verify_n} pairs in 32..=79 checked, {:.2} ms each",
+        verify_ms / verify_n.max(1) as f64
+    );
     // Per-transform recall.
     let mut transforms: Vec<&str> = rows
         .iter()
@@ -421,6 +510,38 @@ fn main() {
         n * (n - 1) / 2,
         cells.join(" | ")
     );
+    if std::env::var_os("REPOST_BANDS").is_some() {
+        let label = |k: usize| {
+            let lo = if k == 0 { 0 } else { BANDS[k - 1] + 1 };
+            if BANDS[k] == u32::MAX {
+                format!("≥{lo}")
+            } else {
+                format!("{lo}–{}", BANDS[k])
+            }
+        };
+        let head: Vec<String> = (0..6).map(label).collect();
+        println!("\n| distance band (of 256) | {} |", head.join(" | "));
+        println!("|---|{}|", ["---:"; 6].join("|"));
+        for t in &transforms {
+            let idx: Vec<usize> = (0..n)
+                .filter(|&i| rows[i].transform == *t && fps[i].ok)
+                .collect();
+            let mut c = [0usize; 6];
+            for &i in &idx {
+                c[BANDS.iter().position(|&b| own[4][i] <= b).unwrap_or(5)] += 1;
+            }
+            let cells: Vec<String> = c.iter().map(|x| x.to_string()).collect();
+            println!("| {t} (+regions+c80,c60) | {} |", cells.join(" | "));
+        }
+        for (name, b) in [
+            ("different photos, +regions+c80,c60", 0),
+            ("different photos, dHash×4", 1),
+        ] {
+            let cells: Vec<String> = wrong_bands[b].iter().map(|x| x.to_string()).collect();
+            println!("| {name} | {} |", cells.join(" | "));
+        }
+        println!();
+    }
 
     // Region detection on the set.
     let mut framed = 0;
@@ -473,11 +594,12 @@ fn main() {
             / fps.iter().filter(|x| x.ok).count().max(1) as f64
     };
     println!(
-        "ms per image (mean, one thread): decode {:.1}, pdq+dihedral {:.1}, find_regions {:.2}, {} centre crops {:.1}",
+        "ms per image (mean, one thread): decode {:.1}, pdq+dihedral {:.1}, find_regions {:.2}, {} centre crops {:.1}, local features {:.2}",
         avg(&|x| x.ms_decode),
         avg(&|x| x.ms_pdq),
         avg(&|x| x.ms_regions),
         CENTRE.len(),
-        avg(&|x| x.ms_centre)
+        avg(&|x| x.ms_centre),
+        avg(&|x| x.ms_features)
     );
 }

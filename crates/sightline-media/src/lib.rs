@@ -41,6 +41,7 @@ mod bmp;
 mod crc32;
 pub mod decode;
 mod ebml;
+pub mod features;
 pub mod fingerprint;
 mod gif;
 mod jpeg;
