@@ -225,10 +225,12 @@ fn list_files(root: &Path) -> Result<Vec<String>> {
 /// the sets made by their own scripts from the generated images
 /// (`metadata/`, by `metadata/make.py` with ExifTool; `vpdq/`, by
 /// `vpdq/make_fixtures.sh` with ffmpeg and the reference vPDQ;
-/// `keyframes/`, by `keyframes/make.py` from scikit-image's photos).
+/// `keyframes/` and `local-features/`, by their `make.py` from
+/// scikit-image's photos).
 fn is_oracle_output(rel: &str) -> bool {
     (rel.starts_with("expected-") && rel.ends_with(".csv") && !rel.contains('/'))
         || rel.starts_with("metadata/")
         || rel.starts_with("vpdq/")
         || rel.starts_with("keyframes/")
+        || rel.starts_with("local-features/")
 }
