@@ -258,6 +258,25 @@ impl Matcher {
     }
 }
 
+impl Matcher {
+    /// What a stored item joins a cluster with: the clustering rule, the
+    /// same at ingest, on catch-up and in `recluster`.
+    pub fn cluster_matches(
+        &self,
+        item: &Sha256,
+        fp: &Fingerprints,
+        verifier: &mut dyn Verifier,
+    ) -> Vec<Match> {
+        self.matches_verified(
+            Some(item),
+            fp,
+            DEFAULT_MAX_DISTANCE,
+            Query::Stored(item),
+            verifier,
+        )
+    }
+}
+
 /// Load the index and link every item still waiting to be clustered (left
 /// by a run that died between recording an item and clustering it).
 pub fn open_matcher(
@@ -268,13 +287,7 @@ pub fn open_matcher(
     for item in catalog.pending_clusters()? {
         let others: Vec<Sha256> = match catalog.fingerprints(&item)? {
             Some(fp) => matcher
-                .matches_verified(
-                    Some(&item),
-                    &fp,
-                    DEFAULT_MAX_DISTANCE,
-                    Query::Stored(&item),
-                    verifier,
-                )
+                .cluster_matches(&item, &fp, verifier)
                 .iter()
                 .map(|m| m.item)
                 .collect(),
@@ -294,13 +307,7 @@ pub fn cluster_new(
     fp: &Fingerprints,
     verifier: &mut dyn Verifier,
 ) -> Result<Vec<Match>, StoreError> {
-    let found = matcher.matches_verified(
-        Some(&item),
-        fp,
-        DEFAULT_MAX_DISTANCE,
-        Query::Stored(&item),
-        verifier,
-    );
+    let found = matcher.cluster_matches(&item, fp, verifier);
     let others: Vec<Sha256> = found.iter().map(|m| m.item).collect();
     catalog.link(&item, &others)?;
     matcher.add(item, fp);
@@ -317,13 +324,7 @@ pub fn recluster(catalog: &dyn Catalog, verifier: &mut dyn Verifier) -> Result<u
     for item in items {
         if let Some(fp) = catalog.fingerprints(&item)? {
             let others: Vec<Sha256> = matcher
-                .matches_verified(
-                    Some(&item),
-                    &fp,
-                    DEFAULT_MAX_DISTANCE,
-                    Query::Stored(&item),
-                    verifier,
-                )
+                .cluster_matches(&item, &fp, verifier)
                 .iter()
                 .map(|m| m.item)
                 .collect();
