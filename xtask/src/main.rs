@@ -233,4 +233,5 @@ fn is_oracle_output(rel: &str) -> bool {
         || rel.starts_with("vpdq/")
         || rel.starts_with("keyframes/")
         || rel.starts_with("local-features/")
+        || rel.starts_with("sources/")
 }

@@ -18,8 +18,10 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Preserve images and videos from files and folders (recursive); known bytes become new sightings
+    /// Preserve images and videos from files, folders (recursive), http(s) URLs and post manifests; known bytes become new sightings
     Ingest(IngestArgs),
+    /// Run a batch job file (pipelines/NAME.toml): its sources, limits and tags; a re-run skips what is done
+    Run(RunArgs),
     /// List evidence items
     Ls(LsArgs),
     /// Show one evidence item with all its sightings (ID: sha-256 or a unique prefix of it)
@@ -108,16 +110,54 @@ pub struct JsonArg {
 
 #[derive(Debug, Args)]
 pub struct IngestArgs {
-    /// Files and folders to ingest
-    #[arg(required = true, value_name = "PATH")]
+    /// Files and folders to ingest, and http(s) URLs to fetch
+    #[arg(value_name = "PATH|URL", required_unless_present = "manifest")]
     pub paths: Vec<PathBuf>,
+    /// A JSON Lines post manifest: {"id","url","platform","author","caption","posted_at","lang","media":[{"path"}|{"url"}]} per line (repeatable)
+    #[arg(long, value_name = "FILE.jsonl")]
+    pub manifest: Vec<PathBuf>,
+    /// Address range the fetcher may connect to despite the SSRF guard, e.g. 10.0.0.0/8 (repeatable)
+    #[arg(long, value_name = "CIDR")]
+    pub allow: Vec<String>,
+    /// Downloads in flight at once
+    #[arg(long, default_value_t = 8)]
+    pub fetch_concurrency: usize,
+    #[command(flatten)]
+    pub common: JobArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The pipeline file
+    #[arg(value_name = "PIPELINE.toml")]
+    pub pipeline: PathBuf,
+    /// Set a pipeline variable, used as ${NAME} in the file (repeatable)
+    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
+    pub vars: Vec<(String, String)>,
+    /// Check the pipeline and print the plan; fetch nothing
+    #[arg(long)]
+    pub check: bool,
+    #[command(flatten)]
+    pub common: JobArgs,
+}
+
+fn parse_var(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+        _ => Err(format!("{s:?} is not NAME=VALUE")),
+    }
+}
+
+/// Options every collection job takes.
+#[derive(Debug, Args)]
+pub struct JobArgs {
     /// Print a JSON summary instead of the human one (and no progress bar)
     #[arg(long)]
     pub json: bool,
     /// Operator responsible for this collection [default: $USER]
     #[arg(long, env = "SIGHTLINE_COLLECTOR")]
     pub collector: Option<String>,
-    /// Job id recorded on every sighting [default: ingest-<UTC time>-<pid>]
+    /// Job id recorded on every sighting [default: the pipeline's name; for ingest, ingest-<UTC time>-<pid>]
     #[arg(long)]
     pub job_id: Option<String>,
     /// Parallel preserve workers [default: cores, at most 4]

@@ -9,13 +9,14 @@ use sightline_core::{DerivedKind, Event};
 use sightline_ingest::{FileOutcome, IngestOptions, Observer, Quiet};
 use sightline_store::{Severity, Store};
 
-use crate::cli::{Cli, Command, IngestArgs, ShowArgs};
+use crate::cli::{Cli, Command, IngestArgs, JobArgs, RunArgs, ShowArgs};
 use crate::output::{bytes, json_line, safe, say};
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let dir = data_dir(cli.data_dir)?;
     match cli.command {
         Command::Ingest(args) => ingest(&dir, args),
+        Command::Run(args) => run_pipeline(&dir, args),
         Command::Ls(args) => ls(&open(&dir)?, args.json),
         Command::Show(args) => show(&open(&dir)?, args),
         Command::Check(args) => check(&open(&dir)?, args.json),
@@ -47,20 +48,79 @@ fn open(dir: &std::path::Path) -> anyhow::Result<Store> {
 }
 
 fn ingest(dir: &std::path::Path, args: IngestArgs) -> anyhow::Result<ExitCode> {
-    let store = open(dir)?;
-    let collector = args.collector.unwrap_or_else(current_user);
-    let job_id = args.job_id.unwrap_or_else(|| {
+    use sightline_collect::plan::{Plan, SourceSpec};
+    let mut plan = Plan::adhoc("ingest");
+    let is_url = |p: &PathBuf| {
+        p.to_str()
+            .is_some_and(|s| s.starts_with("http://") || s.starts_with("https://"))
+    };
+    let (urls, paths): (Vec<PathBuf>, Vec<PathBuf>) = args.paths.into_iter().partition(is_url);
+    let urls: Vec<String> = urls
+        .iter()
+        .filter_map(|u| u.to_str().map(str::to_string))
+        .collect();
+    for u in &urls {
+        sightline_collect::plan::web_url(u).map_err(anyhow::Error::msg)?;
+    }
+    if !paths.is_empty() {
+        plan.sources.push(SourceSpec::Folder { paths });
+    }
+    if !urls.is_empty() {
+        plan.sources.push(SourceSpec::Urls { urls });
+    }
+    for m in args.manifest {
+        plan.sources.push(SourceSpec::Manifest { path: m });
+    }
+    let allow: Vec<&str> = args.allow.iter().map(String::as_str).collect();
+    plan.fetch.guard = sightline_collect::guard::Guard::new(&allow).context("--allow")?;
+    plan.fetch_concurrency = args.fetch_concurrency.clamp(1, 256);
+    let job_id = args.common.job_id.clone().unwrap_or_else(|| {
         format!(
             "ingest-{}-{}",
             chrono::Utc::now().format("%Y%m%dT%H%M%SZ"),
             std::process::id()
         )
     });
+    run_job(dir, plan, job_id, None, args.common)
+}
+
+fn run_pipeline(dir: &std::path::Path, args: RunArgs) -> anyhow::Result<ExitCode> {
+    let vars = args.vars.iter().cloned().collect();
+    let plan = sightline_collect::plan::Plan::load(&args.pipeline, &vars)?;
+    if args.check {
+        say!("{} is valid: job {:?}", args.pipeline.display(), plan.name);
+        for s in &plan.sources {
+            say!("  source {:<9} {}", s.kind(), safe(&format!("{s:?}")));
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let job_id = args
+        .common
+        .job_id
+        .clone()
+        .unwrap_or_else(|| plan.name.clone());
+    let collector = plan.collector.clone();
+    run_job(dir, plan, job_id, collector, args.common)
+}
+
+/// Run a plan with the options every job takes, and report.
+fn run_job(
+    dir: &std::path::Path,
+    mut plan: sightline_collect::plan::Plan,
+    job_id: String,
+    plan_collector: Option<String>,
+    args: JobArgs,
+) -> anyhow::Result<ExitCode> {
+    let store = open(dir)?;
+    let collector = args
+        .collector
+        .or(plan_collector)
+        .unwrap_or_else(current_user);
     let mut opts = IngestOptions::new(collector, job_id);
     opts.max_file_bytes = args.max_file_size;
     opts.limits.max_pixels = args.max_pixels;
     if let Some(w) = args.workers {
-        opts.workers = w.max(1);
+        plan.preserve_workers = w.max(1);
     }
     if args.no_keyframes {
         opts.keep_keyframes = false;
@@ -71,10 +131,10 @@ fn ingest(dir: &std::path::Path, args: IngestArgs) -> anyhow::Result<ExitCode> {
     )?;
 
     let summary = if args.json {
-        sightline_ingest::ingest_paths(&store, &args.paths, &opts, &mut Quiet)?
+        sightline_ingest::job::run_plan(&store, &plan, &opts, &mut Quiet)?
     } else {
         let mut bar = Bar::new();
-        let s = sightline_ingest::ingest_paths(&store, &args.paths, &opts, &mut bar)?;
+        let s = sightline_ingest::job::run_plan(&store, &plan, &opts, &mut bar)?;
         bar.0.finish_and_clear();
         s
     };
@@ -88,7 +148,7 @@ fn ingest(dir: &std::path::Path, args: IngestArgs) -> anyhow::Result<ExitCode> {
     }
     let rate = summary.files as f64 / summary.elapsed_s.max(1e-9);
     say!(
-        "ingested {} files in {:.2} s ({rate:.0} files/s) into {}",
+        "collected {} items in {:.2} s ({rate:.0} items/s) into {}",
         summary.files,
         summary.elapsed_s,
         store.root().display()
@@ -106,9 +166,18 @@ fn ingest(dir: &std::path::Path, args: IngestArgs) -> anyhow::Result<ExitCode> {
         "  duplicates     {:>6}  (already recorded from the same place)",
         summary.duplicates
     );
+    if summary.skipped > 0 {
+        say!(
+            "  skipped        {:>6}  (collected by an earlier run, not fetched again)",
+            summary.skipped
+        );
+    }
     say!("  rejected       {:>6}", summary.rejected);
+    for (code, n) in &summary.rejected_by_code {
+        say!("    {code:<18} {n:>6}");
+    }
     if !summary.rejections.is_empty() {
-        say!("rejected files:");
+        say!("rejected:");
         for r in &summary.rejections {
             say!("  {}  [{}] {}", safe(&r.path), r.code, safe(&r.reason));
         }

@@ -15,6 +15,7 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let args = cli::Cli::parse();
+    logs();
     match cmd::run(args) {
         Ok(code) => code,
         // The reader went away (`sightline ls | head`): not an error.
@@ -23,6 +24,23 @@ fn main() -> ExitCode {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Structured logs on stderr: `SIGHTLINE_LOG` filters (default `error`;
+/// `info` logs every item of a job), `SIGHTLINE_LOG_FORMAT=json` writes one
+/// JSON object per event.
+fn logs() {
+    use tracing_subscriber::EnvFilter;
+    let filter =
+        EnvFilter::try_from_env("SIGHTLINE_LOG").unwrap_or_else(|_| EnvFilter::new("error"));
+    let fmt = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if std::env::var("SIGHTLINE_LOG_FORMAT").as_deref() == Ok("json") {
+        fmt.json().init();
+    } else {
+        fmt.init();
     }
 }
 

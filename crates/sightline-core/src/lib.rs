@@ -37,7 +37,7 @@ pub use metadata::{
     C2paAction, C2paInfo, C2paIngredient, C2paManifest, C2paStatus, GeoPoint, MetaField, MetaFlag,
     MetaIssue, MetaSummary, MetaTime, Metadata, ThumbnailInfo, VideoMeta, VideoStream,
 };
-pub use sighting::{Sighting, SightingId, SightingKey, Source, SourceKind, Tool};
+pub use sighting::{OriginKey, Sighting, SightingId, SightingKey, Source, SourceKind, Tool};
 
 /// Version of the serialized forms in this crate. Bump when a field changes
 /// meaning; readers refuse journals written by a newer schema.

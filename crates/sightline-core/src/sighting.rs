@@ -38,6 +38,16 @@ pub struct Source {
     pub redirects: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub http_status: Option<u16>,
+    /// Selected response headers (lower-case names, as received).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub headers: Vec<(String, String)>,
+    /// The address the bytes were read from, when fetched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote_addr: Option<String>,
+    /// The source adapter and entry that named these bytes, for people:
+    /// `manifest posts.jsonl line 3`, `telegram export ./chat message 42`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
 }
 
 impl Source {
@@ -48,6 +58,9 @@ impl Source {
             final_url: None,
             redirects: Vec::new(),
             http_status: None,
+            headers: Vec::new(),
+            remote_addr: None,
+            via: None,
         }
     }
 }
@@ -84,6 +97,11 @@ impl fmt::Debug for SightingId {
     }
 }
 
+/// Where and in which post bytes were seen, whatever the bytes (see
+/// [`SightingKey::origin`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct OriginKey(pub Sha256);
+
 /// The fields that make two sightings the same sighting: the bytes, the
 /// kind of source, where they were found, and the platform's post id. The
 /// collection time, collector and job are deliberately not part of it.
@@ -97,6 +115,23 @@ pub struct SightingKey<'a> {
 }
 
 impl SightingKey<'_> {
+    /// The key without the bytes: where and in which post something was
+    /// seen. A job that finds a sighting with this origin already recorded
+    /// has collected it before and need not fetch it again.
+    pub fn origin(&self) -> OriginKey {
+        let mut h = crate::Sha256Hasher::new();
+        h.update(b"sightline/origin/v1");
+        let mut field = |bytes: &[u8]| {
+            h.update(&(bytes.len() as u64).to_be_bytes());
+            h.update(bytes);
+        };
+        field(self.kind.as_str().as_bytes());
+        field(self.locator.as_bytes());
+        field(self.platform.unwrap_or("").as_bytes());
+        field(self.post_id.unwrap_or("").as_bytes());
+        OriginKey(h.finish())
+    }
+
     /// SHA-256 over a length-prefixed encoding of the key fields, so no two
     /// different keys can encode to the same bytes.
     pub fn id(&self) -> SightingId {
@@ -134,6 +169,20 @@ pub struct Sighting {
     /// Post time exactly as the platform or file gave it; never reinterpreted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub posted_at: Option<String>,
+    /// The post's own address (the media's is in `source`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub post_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lang: Option<String>,
+    /// Who the post was forwarded or boosted from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forwarded_from: Option<String>,
+    /// Links in the post's text.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<String>,
+    /// The job's tags.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
     pub collected_at: DateTime<Utc>,
     /// The operator who ran the collection.
     pub collector: String,
@@ -203,6 +252,11 @@ mod tests {
             author: None,
             caption: None,
             posted_at: Some("2024-03-22T20:15:00+03:00".into()),
+            post_url: None,
+            lang: None,
+            forwarded_from: None,
+            links: Vec::new(),
+            tags: Vec::new(),
             collected_at: collected,
             collector: "t".into(),
             tool: Tool {

@@ -116,72 +116,175 @@ fn for_each_mask(bits: u32, weight: u32, mut f: impl FnMut(u32)) {
     }
 }
 
-/// Population counts of all bytes.
-const POP8: [u8; 256] = {
-    let mut t = [0u8; 256];
-    let mut i = 0;
-    while i < 256 {
-        t[i] = (i as u8).count_ones() as u8;
-        i += 1;
-    }
-    t
-};
+/// Bytes of padding after the low bytes of a table, so that an 8-byte word
+/// can be read at any entry.
+const LOW_PAD: usize = 8;
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
 
-/// Entries as records of `1 + width` bytes: the low byte of the substring,
-/// then the id little-endian in `width` bytes (the fewest that hold the
-/// largest id of the segment). Keeping the id beside the byte the filter
-/// reads means an entry that passes costs no second random read.
-#[derive(Debug)]
-struct Records {
-    width: usize,
-    bytes: Vec<u8>,
+/// The high bit of each byte of `x` that is zero, and no other bit.
+#[inline]
+fn zero_bytes(x: u64) -> u64 {
+    // Exact (no false positives from borrows): the low seven bits of each
+    // byte are added separately from its high bit.
+    let low7 = !HIGHS;
+    !(((x & low7) + low7) | x | low7)
 }
 
-impl Records {
-    fn zeroed(max_id: u32, len: usize) -> Self {
-        let width = match max_id {
-            0..=0xFF => 1,
-            0x100..=0xFFFF => 2,
-            0x1_0000..=0xFF_FFFF => 3,
-            _ => 4,
+/// The high bit of each byte of `x` that has at most `budget` (< 8) ones.
+#[inline]
+fn light_bytes(x: u64, budget: u32) -> u64 {
+    let c = x - ((x >> 1) & 0x5555_5555_5555_5555);
+    let c = (c & 0x3333_3333_3333_3333) + ((c >> 2) & 0x3333_3333_3333_3333);
+    let c = (c + (c >> 4)) & 0x0F0F_0F0F_0F0F_0F0F;
+    // Each byte of c is at most 8: c + 127 - budget carries into the high
+    // bit exactly when c > budget, and never into the next byte.
+    !(c + ONES * u64::from(0x7F - budget)) & HIGHS
+}
+
+/// The little-endian word of the eight bytes at `at` (which the padding
+/// guarantees exist).
+#[inline]
+fn word_at(bytes: &[u8], at: usize) -> u64 {
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&bytes[at..at + 8]);
+    u64::from_le_bytes(b)
+}
+
+/// Top bits of an id kept in unary per bucket (see [`Ids`]); a bucket
+/// holds about `2^ID_HIGH_BITS` entries.
+const ID_HIGH_BITS: u32 = 4;
+
+/// The ids of a table's entries, ascending within each bucket, in
+/// Elias–Fano form per bucket: each id is `(high << low_bits) | low`, the
+/// `low_bits`-bit lows packed in entry order, the highs of bucket `b` in
+/// unary in `2^high_bits + len(b)` bits starting at bit
+/// `(b << high_bits) + offsets[b]` (entry `j` of the bucket sets bit
+/// `high + j`), so a bucket's bits are located from the directory alone.
+/// With buckets of about `2^high_bits` entries this is about
+/// `low_bits + 2` bits an id instead of `low_bits + high_bits`.
+#[derive(Debug)]
+struct Ids {
+    low_bits: u32,
+    high_bits: u32,
+    /// `low_bits` per entry, little-endian bit order, then 8 zero bytes.
+    lows: Vec<u8>,
+    /// The unary highs, then a zero word.
+    highs: Vec<u64>,
+}
+
+/// The `width` (<= 57) bits of `bytes` from bit `at` on (8 bytes must exist
+/// from byte `at / 8`).
+#[inline]
+fn bits_at(bytes: &[u8], at: usize, width: u32) -> u64 {
+    (word_at(bytes, at / 8) >> (at % 8)) & ((1u64 << width) - 1)
+}
+
+/// The 64 bits of `words` from bit `at` on (bits past the end read as 0).
+#[inline]
+fn word_from(words: &[u64], at: usize) -> u64 {
+    let (i, sh) = (at / 64, at % 64);
+    let lo = words.get(i).copied().unwrap_or(0) >> sh;
+    if sh == 0 {
+        lo
+    } else {
+        lo | words.get(i + 1).copied().unwrap_or(0) << (64 - sh)
+    }
+}
+
+/// The position of the `j`-th (from 0) set bit of `w`, which has more.
+#[inline]
+fn select_in_word(mut w: u64, j: u32) -> u32 {
+    for _ in 0..j {
+        w &= w - 1;
+    }
+    w.trailing_zeros()
+}
+
+impl Ids {
+    /// From the ids in entry order (ascending within each bucket of
+    /// `offsets`).
+    fn build(offsets: &[u32], ids: &[u32], max_id: u32) -> Self {
+        let id_bits = 32 - max_id.leading_zeros();
+        let high_bits = ID_HIGH_BITS.min(id_bits);
+        let low_bits = id_bits - high_bits;
+        let n = ids.len();
+        let mut lows = vec![0u8; (n * low_bits as usize).div_ceil(8) + 8];
+        for (i, &id) in ids.iter().enumerate() {
+            let at = i * low_bits as usize;
+            let low = u64::from(id) & ((1u64 << low_bits) - 1);
+            let w = word_at(&lows, at / 8) | low << (at % 8);
+            lows[at / 8..at / 8 + 8].copy_from_slice(&w.to_le_bytes());
+        }
+        let buckets = offsets.len() - 1;
+        let total = (buckets << high_bits) + n;
+        let mut highs = vec![0u64; total.div_ceil(64) + 1];
+        for b in 0..buckets {
+            let (s, e) = (offsets[b] as usize, offsets[b + 1] as usize);
+            let first = (b << high_bits) + s;
+            for (j, &id) in ids[s..e].iter().enumerate() {
+                let bit = first + (id >> low_bits) as usize + j;
+                highs[bit / 64] |= 1 << (bit % 64);
+            }
+        }
+        Ids {
+            low_bits,
+            high_bits,
+            lows,
+            highs,
+        }
+    }
+
+    /// The id of entry `i`, the `i - s`-th of bucket `b`, which starts at
+    /// entry `s`.
+    #[inline]
+    fn get(&self, b: usize, s: usize, i: usize) -> u32 {
+        let first = (b << self.high_bits) + s;
+        let mut j = (i - s) as u32;
+        let mut at = first;
+        let pos = loop {
+            let w = word_from(&self.highs, at);
+            let ones = w.count_ones();
+            if ones > j {
+                break at + select_in_word(w, j) as usize;
+            }
+            j -= ones;
+            at += 64;
         };
-        Records {
-            width,
-            bytes: vec![0; (1 + width) * len],
+        let high = (pos - first - (i - s)) as u64;
+        let low = bits_at(&self.lows, i * self.low_bits as usize, self.low_bits);
+        ((high << self.low_bits) | low) as u32
+    }
+
+    fn memory_bytes(&self) -> usize {
+        self.lows.capacity() + self.highs.capacity() * 8
+    }
+}
+
+/// Appends to `out` every entry `i` in `s..e` whose low byte is within
+/// `budget` bits of `ql` (`lows` is padded by [`LOW_PAD`] bytes).
+#[inline]
+fn filter_bucket(lows: &[u8], s: usize, e: usize, ql: u8, budget: u32, out: &mut Vec<u32>) {
+    let qb = ONES * u64::from(ql);
+    let mut pos = s;
+    while pos < e {
+        let x = word_at(lows, pos) ^ qb;
+        let mut m = if budget == 0 {
+            zero_bytes(x)
+        } else if budget >= LOW_BITS {
+            HIGHS
+        } else {
+            light_bytes(x, budget)
+        };
+        let left = e - pos;
+        if left < 8 {
+            m &= u64::MAX >> (64 - 8 * left);
         }
-    }
-
-    #[inline]
-    fn stride(&self) -> usize {
-        1 + self.width
-    }
-
-    fn len(&self) -> usize {
-        self.bytes.len() / self.stride()
-    }
-
-    #[inline]
-    fn set(&mut self, i: usize, low: u8, id: u32) {
-        let (s, w) = (i * self.stride(), self.width);
-        self.bytes[s] = low;
-        self.bytes[s + 1..s + 1 + w].copy_from_slice(&id.to_le_bytes()[..w]);
-    }
-
-    #[inline]
-    fn low(&self, i: usize) -> u8 {
-        self.bytes[i * self.stride()]
-    }
-
-    #[inline]
-    fn id(&self, i: usize) -> u32 {
-        let s = i * self.stride() + 1;
-        let b = &self.bytes;
-        match self.width {
-            1 => u32::from(b[s]),
-            2 => u32::from(u16::from_le_bytes([b[s], b[s + 1]])),
-            3 => u32::from_le_bytes([b[s], b[s + 1], b[s + 2], 0]),
-            _ => u32::from_le_bytes([b[s], b[s + 1], b[s + 2], b[s + 3]]),
+        while m != 0 {
+            out.push((pos + (m.trailing_zeros() / 8) as usize) as u32);
+            m &= m - 1;
         }
+        pos += 8;
     }
 }
 
@@ -191,8 +294,11 @@ struct Table {
     /// `offsets[b]..offsets[b + 1]` are the entries whose substring starts
     /// with the `bits`-bit value `b`.
     offsets: Vec<u32>,
-    /// (low byte, id) per entry; low bytes ascend within a bucket.
-    records: Records,
+    /// The 8 bits of each entry's substring after the directory bits
+    /// (ascending within a bucket), then [`LOW_PAD`] zeros.
+    lows: Vec<u8>,
+    /// Each entry's id.
+    ids: Ids,
 }
 
 impl Table {
@@ -202,22 +308,8 @@ impl Table {
             .iter()
             .map(|&id| substring(&hashes[id as usize], t))
             .collect();
-        // Pass 1: counting sort of entry numbers by the low byte.
-        let mut starts = [0u32; 257];
-        for &k in &keys {
-            starts[usize::from(low_of(k, bits)) + 1] += 1;
-        }
-        for i in 1..257 {
-            starts[i] += starts[i - 1];
-        }
-        let mut by_low = vec![0u32; n];
-        for (i, &k) in keys.iter().enumerate() {
-            let slot = &mut starts[usize::from(low_of(k, bits))];
-            by_low[*slot as usize] = i as u32;
-            *slot += 1;
-        }
-        // Pass 2: stable counting sort by the directory bits; the counts
-        // become the offsets.
+        // A counting sort by the directory bits; the counts become the
+        // offsets.
         let buckets = 1usize << bits;
         let mut offsets = vec![0u32; buckets + 1];
         for &k in &keys {
@@ -226,20 +318,36 @@ impl Table {
         for b in 1..=buckets {
             offsets[b] += offsets[b - 1];
         }
+        // Entries in id order (`ids` ascends), placed by bucket.
         let mut cursor = offsets[..buckets].to_vec();
-        let mut records = Records::zeroed(max_id, n);
-        for &i in &by_low {
-            let k = keys[i as usize];
+        let mut lows = vec![0u8; n + LOW_PAD];
+        let mut placed = vec![0u32; n];
+        for (&k, &id) in keys.iter().zip(ids) {
             let slot = &mut cursor[high_of(k, bits) as usize];
             let pos = *slot as usize;
             *slot += 1;
-            records.set(pos, low_of(k, bits), ids[i as usize]);
+            lows[pos] = low_of(k, bits);
+            placed[pos] = id;
         }
-        Table { offsets, records }
+        Table {
+            ids: Ids::build(&offsets, &placed, max_id),
+            offsets,
+            lows,
+        }
+    }
+
+    /// The entries of bucket `b`.
+    #[inline]
+    fn range(&self, b: usize) -> (usize, usize) {
+        (self.offsets[b] as usize, self.offsets[b + 1] as usize)
+    }
+
+    fn len(&self) -> usize {
+        self.lows.len() - LOW_PAD
     }
 
     fn memory_bytes(&self) -> usize {
-        self.offsets.capacity() * 4 + self.records.bytes.capacity()
+        self.offsets.capacity() * 4 + self.lows.capacity() + self.ids.memory_bytes()
     }
 }
 
@@ -265,6 +373,17 @@ pub(crate) struct Segment {
 impl Segment {
     /// Builds a segment over `ids` (distinct, all present in `hashes`).
     pub(crate) fn build(ids: &[u32], hashes: &[Words]) -> Segment {
+        let sorted;
+        let ids = if ids.windows(2).all(|w| w[0] < w[1]) {
+            ids
+        } else {
+            sorted = {
+                let mut v = ids.to_vec();
+                v.sort_unstable();
+                v
+            };
+            &sorted
+        };
         assert!(
             u32::try_from(ids.len()).is_ok(),
             "a segment holds fewer than 2^32 entries"
@@ -326,8 +445,11 @@ impl Segment {
     /// The ids whose entry here is current.
     pub(crate) fn live_ids(&self) -> impl Iterator<Item = u32> + '_ {
         let t = &self.tables[0];
-        (0..self.len)
-            .map(|i| t.records.id(i))
+        (0..t.offsets.len() - 1)
+            .flat_map(move |b| {
+                let (s, e) = t.range(b);
+                (s..e).map(move |i| t.ids.get(b, s, i))
+            })
             .filter(|id| !self.dead.contains(id))
     }
 
@@ -341,7 +463,7 @@ impl Segment {
         let b = high_of(key, self.bits) as usize;
         let (s, e) = (t.offsets[b] as usize, t.offsets[b + 1] as usize);
         let l = low_of(key, self.bits);
-        (s..e).any(|i| t.records.low(i) == l && t.records.id(i) == id)
+        (s..e).any(|i| t.lows[i] == l && t.ids.get(b, s, i) == id)
     }
 
     /// Marks the entry of `id` stale.
@@ -405,51 +527,37 @@ impl Segment {
                     (table.offsets[b], table.offsets[b + 1], budget)
                 }));
 
-            let rec = &table.records;
-            if rec.len() == 0 {
+            if table.len() == 0 {
                 continue;
             }
-            let stride = rec.stride();
-            // Touch each probed bucket's first record: a loop of bare loads
+            let lows = &table.lows;
+            // Touch each probed bucket's low bytes: a loop of bare loads
             // lets dozens of cache misses overlap before the filter runs.
-            let last = rec.len() - 1;
             let mut sink = 0u8;
             for &(s, e, _) in &scratch.ranges {
-                // First and last record: a typical bucket spans two lines.
-                sink ^= rec.bytes[(s as usize).min(last) * stride];
-                sink ^= rec.bytes[(e as usize).saturating_sub(1).min(last) * stride];
+                // First and last byte: a bucket may span two lines.
+                sink ^= lows[s as usize];
+                sink ^= lows[(e as usize).saturating_sub(1)];
             }
             std::hint::black_box(sink);
 
             let cand = &mut scratch.candidates;
-            let mut n = 0usize;
-            for &(s, e, budget) in &scratch.ranges {
-                let (s, e) = (s as usize, e as usize);
-                if n + (e - s) > cand.len() {
-                    cand.resize((n + (e - s)).max(2 * cand.len()), 0);
-                }
-                let bucket = rec.bytes[s * stride..e * stride].chunks_exact(stride);
-                let slots = &mut cand[n..n + (e - s)];
-                let mut k = 0usize;
-                if budget == 0 {
-                    for (i, r) in bucket.enumerate() {
-                        slots[k] = (s + i) as u32;
-                        k += usize::from(r[0] == ql);
-                    }
-                } else {
-                    for (i, r) in bucket.enumerate() {
-                        slots[k] = (s + i) as u32;
-                        k += usize::from(u32::from(POP8[usize::from(r[0] ^ ql)]) <= budget);
-                    }
-                }
-                n += k;
+            cand.clear();
+            scratch.origins.clear();
+            for (&(s, e, budget), &(m, _)) in scratch.ranges.iter().zip(&scratch.masks) {
+                let before = cand.len();
+                filter_bucket(lows, s as usize, e as usize, ql, budget, cand);
+                let origin = (qh ^ m, s);
+                scratch
+                    .origins
+                    .extend(std::iter::repeat_n(origin, cand.len() - before));
             }
+            let n = cand.len();
             counters.candidates += n as u64;
 
-            // Entry numbers to ids (same cache lines), touch the hashes,
-            // then verify.
-            for c in &mut cand[..n] {
-                *c = rec.id(*c as usize);
+            // Entry numbers to ids, touch the hashes, then verify.
+            for (c, &(b, s)) in cand.iter_mut().zip(&scratch.origins) {
+                *c = table.ids.get(b as usize, s as usize, *c as usize);
             }
             let mut sink = 0u64;
             for &id in &cand[..n] {
@@ -485,6 +593,8 @@ pub(crate) struct Scratch {
     ranges: Vec<(u32, u32, u32)>,
     /// Entry numbers that passed the low-byte filter.
     candidates: Vec<u32>,
+    /// (bucket, its first entry) of each candidate.
+    origins: Vec<(u32, u32)>,
 }
 
 #[cfg(test)]
@@ -524,15 +634,91 @@ mod tests {
     }
 
     #[test]
-    fn records_round_trip_at_every_width() {
-        for max in [0u32, 200, 60_000, 16_000_000, u32::MAX] {
-            let mut r = Records::zeroed(max, 3);
-            for (i, v) in [max, max / 2, 0].into_iter().enumerate() {
-                r.set(i, 0xA0 | i as u8, v);
+    fn ids_round_trip_at_every_width_and_bucket_size() {
+        let mut rng = crate::testing::Rng(4);
+        for max in [0u32, 1, 15, 16, 200, 60_000, 16_000_000, u32::MAX] {
+            for sizes in [
+                vec![0usize, 1, 0, 3],
+                vec![16; 20],
+                vec![40, 0, 47, 48, 49, 63, 64, 65, 130, 1, 0],
+                vec![300],
+            ] {
+                let mut offsets = vec![0u32];
+                let mut ids = Vec::new();
+                for &c in &sizes {
+                    let mut bucket: Vec<u32> = (0..c)
+                        .map(|k| match k {
+                            0 => max,
+                            1 => 0,
+                            _ => (rng.next_u64() % (u64::from(max) + 1)) as u32,
+                        })
+                        .collect();
+                    bucket.sort_unstable();
+                    ids.extend(bucket);
+                    offsets.push(ids.len() as u32);
+                }
+                let table = Ids::build(&offsets, &ids, max);
+                for b in 0..sizes.len() {
+                    let (s, e) = (offsets[b] as usize, offsets[b + 1] as usize);
+                    for (i, &id) in ids.iter().enumerate().take(e).skip(s) {
+                        assert_eq!(table.get(b, s, i), id, "max {max} {sizes:?} {b} {i}");
+                    }
+                }
             }
-            assert_eq!(r.len(), 3);
-            assert_eq!([r.id(0), r.id(1), r.id(2)], [max, max / 2, 0]);
-            assert_eq!([r.low(0), r.low(1), r.low(2)], [0xA0, 0xA1, 0xA2]);
+        }
+    }
+
+    #[test]
+    fn byte_tests_match_a_byte_at_a_time() {
+        let mut rng = crate::testing::Rng(5);
+        for round in 0..2000 {
+            // Words with many zero and near-zero bytes.
+            let mut x = rng.next_u64();
+            for k in 0..8 {
+                if rng.below(3) == 0 {
+                    x &= !(0xFF << (8 * k));
+                    if round % 2 == 0 {
+                        x |= 1 << (8 * k + rng.below(8));
+                    }
+                }
+            }
+            let bytes = x.to_le_bytes();
+            let want = |f: &dyn Fn(u8) -> bool| -> u64 {
+                (0..8)
+                    .filter(|&k| f(bytes[k]))
+                    .map(|k| 0x80u64 << (8 * k))
+                    .sum()
+            };
+            assert_eq!(zero_bytes(x), want(&|b| b == 0), "{x:#x}");
+            for budget in 0..8 {
+                assert_eq!(
+                    light_bytes(x, budget),
+                    want(&|b| b.count_ones() <= budget),
+                    "{x:#x} budget {budget}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn bucket_filter_matches_a_byte_at_a_time() {
+        let mut rng = crate::testing::Rng(6);
+        let mut lows: Vec<u8> = (0..100).map(|_| rng.below(16) as u8 * 17).collect();
+        lows.extend([0xAB; LOW_PAD]);
+        for s in 0..40 {
+            for e in s..s + 30 {
+                for ql in [0u8, 0x11, 0x22, 0xFF, 0x0F] {
+                    for budget in 0..=8 {
+                        let mut got = Vec::new();
+                        filter_bucket(&lows, s, e, ql, budget, &mut got);
+                        let want: Vec<u32> = (s..e)
+                            .filter(|&i| (lows[i] ^ ql).count_ones() <= budget)
+                            .map(|i| i as u32)
+                            .collect();
+                        assert_eq!(got, want, "{s}..{e} ql {ql} budget {budget}");
+                    }
+                }
+            }
         }
     }
 

@@ -13,16 +13,15 @@
 
 pub mod derive;
 mod error;
+pub mod job;
 pub mod preserve;
 pub mod similar;
 pub mod verify;
 pub mod walk;
 
 use std::path::PathBuf;
-use std::time::Instant;
 
 use chrono::{DateTime, Utc};
-use crossbeam_channel::bounded;
 use serde::Serialize;
 use sightline_core::{Sha256, Tool};
 use sightline_media::Limits;
@@ -104,6 +103,8 @@ pub enum Outcome {
         code: &'static str,
         reason: String,
     },
+    /// Collected by an earlier run of the job: not fetched again.
+    Skipped,
 }
 
 /// A file not taken in, and why.
@@ -125,7 +126,13 @@ pub struct Summary {
     pub new_items: u64,
     pub new_sightings: u64,
     pub duplicates: u64,
+    /// URLs an earlier run collected (not fetched again).
+    pub skipped: u64,
     pub rejected: u64,
+    /// Rejections counted by their code.
+    pub rejected_by_code: std::collections::BTreeMap<&'static str, u64>,
+    /// Where the time went.
+    pub timings: job::Timings,
     pub bytes_preserved: u64,
     /// New items that matched a stored near-duplicate.
     pub near_duplicates: u64,
@@ -152,12 +159,14 @@ impl Observer for Quiet {}
 pub enum RunError {
     #[error("a pipeline thread died: {0}")]
     Thread(String),
+    #[error("cannot start: {0}")]
+    Setup(String),
     #[error("cannot load the near-duplicate index: {0}")]
     Index(#[from] sightline_store::StoreError),
 }
 
 /// What a preserve worker hands to the record stage.
-enum Preserved {
+pub(crate) enum Preserved {
     /// Bytes are durable in the blob store; the record is ready to commit.
     Ready {
         path: String,
@@ -171,117 +180,23 @@ enum Preserved {
 /// Ingest every image and video under `paths` (files and folders,
 /// recursively). Exact copies of known bytes become new sightings of the
 /// existing item; a file already recorded at the same place changes nothing.
+/// The same pipeline as a job ([`job::run_plan`]) with one folder source.
 pub fn ingest_paths(
     store: &Store,
     paths: &[PathBuf],
     opts: &IngestOptions,
     observer: &mut dyn Observer,
 ) -> Result<Summary, RunError> {
-    let started_at = Utc::now();
-    let clock = Instant::now();
-    let mut verifier = verify::StoreVerifier::new(store, opts.limits);
-    let mut matcher = similar::open_matcher(store.catalog(), &mut verifier)?;
-    let workers = opts.workers.max(1);
-    let (work_tx, work_rx) = bounded::<walk::Found>(workers * 4);
-    let (done_tx, done_rx) = bounded::<Preserved>(workers * 4);
-    let (found_tx, found_rx) = bounded::<()>(1024);
-
-    let mut summary = Summary {
-        job_id: opts.job_id.clone(),
-        started_at,
-        finished_at: started_at,
-        elapsed_s: 0.0,
-        files: 0,
-        new_items: 0,
-        new_sightings: 0,
-        duplicates: 0,
-        rejected: 0,
-        bytes_preserved: 0,
-        near_duplicates: 0,
-        rejections: Vec::new(),
-        outcomes: Vec::new(),
-    };
-
-    std::thread::scope(|scope| -> Result<(), RunError> {
-        // Stage 1: discover.
-        let walker = scope.spawn(move || {
-            walk::walk(paths, |found| {
-                let _ = found_tx.send(());
-                work_tx.send(found).is_ok()
-            });
-        });
-
-        // Stage 2: preserve, in parallel.
-        let mut pool = Vec::with_capacity(workers);
-        for _ in 0..workers {
-            let work_rx = work_rx.clone();
-            let done_tx = done_tx.clone();
-            pool.push(scope.spawn(move || {
-                for found in work_rx {
-                    let msg = match found
-                        .verdict
-                        .and_then(|()| preserve::preserve(store, &found.path, opts))
-                    {
-                        Ok((record, bytes)) => Preserved::Ready {
-                            path: found.shown,
-                            record: Box::new(record),
-                            bytes,
-                        },
-                        Err(e) => Preserved::Rejected(rejected(found.shown, &e)),
-                    };
-                    if done_tx.send(msg).is_err() {
-                        return;
-                    }
-                }
-            }));
-        }
-        drop(done_tx);
-
-        // Stage 3: record, here, one at a time.
-        let mut walking = true;
-        loop {
-            if walking {
-                crossbeam_channel::select! {
-                    recv(found_rx) -> msg => match msg {
-                        Ok(()) => observer.discovered(),
-                        Err(_) => walking = false,
-                    },
-                    recv(done_rx) -> msg => match msg {
-                        Ok(p) => record(store, (&mut matcher, &mut verifier), p, &mut summary, observer),
-                        Err(_) => break,
-                    },
-                }
-            } else {
-                match done_rx.recv() {
-                    Ok(p) => record(
-                        store,
-                        (&mut matcher, &mut verifier),
-                        p,
-                        &mut summary,
-                        observer,
-                    ),
-                    Err(_) => break,
-                }
-            }
-        }
-        walker
-            .join()
-            .map_err(|_| RunError::Thread("walker".into()))?;
-        for w in pool {
-            w.join()
-                .map_err(|_| RunError::Thread("preserve worker".into()))?;
-        }
-        Ok(())
-    })?;
-
-    // Make the indexes durable too; the journal already is.
-    let _ = store.catalog().flush();
-    summary.finished_at = Utc::now();
-    summary.elapsed_s = clock.elapsed().as_secs_f64();
-    Ok(summary)
+    let mut plan = sightline_collect::plan::Plan::adhoc(opts.job_id.clone());
+    plan.preserve_workers = opts.workers.max(1);
+    plan.max_file_bytes = opts.max_file_bytes;
+    plan.sources = vec![sightline_collect::plan::SourceSpec::Folder {
+        paths: paths.to_vec(),
+    }];
+    job::run_plan(store, &plan, opts, observer)
 }
 
-fn rejected(path: String, e: &IngestError) -> FileOutcome {
+pub(crate) fn rejected(path: String, e: &IngestError) -> FileOutcome {
     FileOutcome {
         path,
         result: Outcome::Rejected {
@@ -292,7 +207,7 @@ fn rejected(path: String, e: &IngestError) -> FileOutcome {
 }
 
 /// Stage 3 for one file: commit, count, tell the observer.
-fn record(
+pub(crate) fn record(
     store: &Store,
     (matcher, verifier): (&mut similar::Matcher, &mut dyn verify::Verifier),
     p: Preserved,
@@ -300,7 +215,18 @@ fn record(
     observer: &mut dyn Observer,
 ) {
     let outcome = commit(store, matcher, verifier, p);
-    tally(summary, &outcome);
+    match &outcome.result {
+        Outcome::Recorded {
+            recorded, sha256, ..
+        } => {
+            tracing::info!(job = %summary.job_id, item = %outcome.path, sha256 = %sha256, outcome = ?recorded, "recorded")
+        }
+        Outcome::Rejected { code, reason } => {
+            tracing::warn!(job = %summary.job_id, item = %outcome.path, code, reason, "rejected")
+        }
+        Outcome::Skipped => {}
+    }
+    summary.tally(&outcome);
     observer.finished(&outcome);
     summary.outcomes.push(outcome);
 }
@@ -350,9 +276,37 @@ fn commit(
     }
 }
 
+impl Summary {
+    pub(crate) fn new(job_id: &str, started_at: DateTime<Utc>) -> Summary {
+        Summary {
+            job_id: job_id.to_string(),
+            started_at,
+            finished_at: started_at,
+            elapsed_s: 0.0,
+            files: 0,
+            new_items: 0,
+            new_sightings: 0,
+            duplicates: 0,
+            skipped: 0,
+            rejected: 0,
+            bytes_preserved: 0,
+            near_duplicates: 0,
+            rejected_by_code: std::collections::BTreeMap::new(),
+            timings: job::Timings::default(),
+            rejections: Vec::new(),
+            outcomes: Vec::new(),
+        }
+    }
+
+    pub(crate) fn tally(&mut self, o: &FileOutcome) {
+        tally(self, o)
+    }
+}
+
 fn tally(s: &mut Summary, o: &FileOutcome) {
     s.files += 1;
     match &o.result {
+        Outcome::Skipped => s.skipped += 1,
         Outcome::Recorded {
             recorded,
             bytes,
@@ -371,6 +325,7 @@ fn tally(s: &mut Summary, o: &FileOutcome) {
         }
         Outcome::Rejected { code, reason } => {
             s.rejected += 1;
+            *s.rejected_by_code.entry(code).or_default() += 1;
             s.rejections.push(Rejection {
                 path: o.path.clone(),
                 code,

@@ -3,8 +3,8 @@
 use std::fmt;
 
 use sightline_core::{
-    AuditEvent, Derivative, Derivatives, EvidenceItem, Fingerprints, Metadata, Sha256, Sighting,
-    SightingId,
+    AuditEvent, Derivative, Derivatives, EvidenceItem, Fingerprints, Metadata, OriginKey, Sha256,
+    Sighting, SightingId,
 };
 
 use crate::error::Result;
@@ -88,6 +88,9 @@ pub trait Catalog: Send + Sync + fmt::Debug {
     /// Every item, ordered by address.
     fn items(&self) -> Result<Box<dyn Iterator<Item = Result<EvidenceItem>> + '_>>;
     fn sighting(&self, id: &SightingId) -> Result<Option<Sighting>>;
+    /// The latest sighting recorded at `origin` (a place and post,
+    /// whatever the bytes), so a job can skip what it collected before.
+    fn sighting_from(&self, origin: &OriginKey) -> Result<Option<SightingId>>;
     /// The item's sightings, ordered by collection time.
     fn sightings_of(&self, sha: &Sha256) -> Result<Vec<Sighting>>;
     /// Every sighting, ordered by id.

@@ -15,6 +15,7 @@ use crate::{PdqEntry, Record, Recorded, Store};
 /// Run every contract check, each on a fresh store from `fresh`.
 pub fn run_all(fresh: &dyn Fn() -> Store) {
     record_is_idempotent(&fresh());
+    origins_remember_where_things_were_collected(&fresh());
     items_are_immutable(&fresh());
     history_lists_every_change_in_order(&fresh());
     inconsistent_records_are_refused(&fresh());
@@ -95,6 +96,11 @@ pub fn sample(bytes: &[u8], locator: &str, collected_secs: i64) -> Record {
             author: None,
             caption: Some("<script>alert(1)</script> كابل".into()),
             posted_at: None,
+            post_url: None,
+            lang: None,
+            forwarded_from: None,
+            links: Vec::new(),
+            tags: Vec::new(),
             collected_at: at,
             collector: "contract".into(),
             tool: Tool {
@@ -139,6 +145,40 @@ pub fn record_is_idempotent(store: &Store) {
         c.sighting(&first.sighting.id).expect("get").as_ref(),
         Some(&first.sighting)
     );
+}
+
+/// A job asks whether it collected from a place and post before, whatever
+/// the bytes were; the answer survives a rebuild from the journal.
+pub fn origins_remember_where_things_were_collected(store: &Store) {
+    let c = store.catalog();
+    let first = sample(b"one", "https://example.org/a.jpg", 0);
+    let origin = first.sighting.key().origin();
+    assert_eq!(c.sighting_from(&origin).expect("lookup"), None);
+    c.record(first.clone()).expect("record");
+    assert_eq!(
+        c.sighting_from(&origin).expect("lookup"),
+        Some(first.sighting.id)
+    );
+    // The same place later served other bytes: the origin points at the
+    // latest sighting; another place is still unknown.
+    let mut changed = sample(b"two", "https://example.org/a.jpg", 60);
+    changed.sighting.id = changed.sighting.key().id();
+    assert_eq!(changed.sighting.key().origin(), origin);
+    c.record(changed.clone()).expect("record");
+    assert_eq!(
+        c.sighting_from(&origin).expect("lookup"),
+        Some(changed.sighting.id)
+    );
+    let other = sample(b"one", "https://example.org/b.jpg", 0);
+    assert_eq!(
+        c.sighting_from(&other.sighting.key().origin())
+            .expect("lookup"),
+        None
+    );
+    // Platform and post id are part of the origin.
+    let mut in_post = sample(b"one", "https://example.org/a.jpg", 0);
+    in_post.sighting.post_id = Some("42".into());
+    assert_ne!(in_post.sighting.key().origin(), origin);
 }
 
 pub fn items_are_immutable(store: &Store) {

@@ -16,8 +16,8 @@ use std::sync::Mutex;
 
 use chrono::Utc;
 use sightline_core::{
-    AuditEvent, Derivative, Derivatives, Event, EvidenceItem, Fingerprints, Metadata, Sha256,
-    Sighting, SightingId,
+    AuditEvent, Derivative, Derivatives, Event, EvidenceItem, Fingerprints, Metadata, OriginKey,
+    Sha256, Sighting, SightingId,
 };
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
@@ -49,6 +49,9 @@ struct Trees {
     sightings: sled::Tree,
     /// item sha256 ‖ sighting id → ()
     by_item: sled::Tree,
+    /// origin key (where and in which post, see `SightingKey::origin`) →
+    /// the latest sighting id recorded there
+    origins: sled::Tree,
     /// item sha256 → `Fingerprints` JSON
     fingerprints: sled::Tree,
     /// item sha256 → `Metadata` JSON
@@ -88,6 +91,7 @@ impl SledCatalog {
             items: tree("items")?,
             sightings: tree("sightings")?,
             by_item: tree("item_sightings")?,
+            origins: tree("origins")?,
             fingerprints: tree("fingerprints")?,
             metadata: tree("metadata")?,
             derived: tree("derived")?,
@@ -108,6 +112,7 @@ impl SledCatalog {
             Ok(())
         })?;
         trees.apply(&batch)?;
+        trees.backfill_origins()?;
         if journal.end() != applied {
             db.flush().map_err(db_err)?;
         }
@@ -193,6 +198,7 @@ impl Trees {
             &self.meta,
             &self.metadata,
             &self.derived,
+            &self.origins,
         )
             .transaction(
                 |(
@@ -205,11 +211,13 @@ impl Trees {
                     meta,
                     metadata,
                     derived,
+                    origins,
                 )| {
                     let views = Views {
                         items,
                         sightings,
                         by_item,
+                        origins,
                         fingerprints,
                         pdq,
                         pending,
@@ -227,6 +235,24 @@ impl Trees {
     }
 }
 
+impl Trees {
+    /// A catalog made before the origins index existed gets it from its
+    /// sightings, once.
+    fn backfill_origins(&self) -> Result<()> {
+        if !self.origins.is_empty() || self.sightings.is_empty() {
+            return Ok(());
+        }
+        for kv in self.sightings.iter() {
+            let (k, v) = kv.map_err(db_err)?;
+            let s: Sighting = serde_json::from_slice(&v)?;
+            self.origins
+                .insert(s.key().origin().0.0, k)
+                .map_err(db_err)?;
+        }
+        Ok(())
+    }
+}
+
 fn tx_err(e: TransactionError<StoreError>) -> StoreError {
     match e {
         TransactionError::Abort(e) => e,
@@ -239,6 +265,7 @@ struct Views<'a> {
     items: &'a TransactionalTree,
     sightings: &'a TransactionalTree,
     by_item: &'a TransactionalTree,
+    origins: &'a TransactionalTree,
     fingerprints: &'a TransactionalTree,
     pdq: &'a TransactionalTree,
     pending: &'a TransactionalTree,
@@ -298,6 +325,7 @@ enum Encoded {
     Sighting {
         id: [u8; 32],
         item: [u8; 32],
+        origin: [u8; 32],
         value: Vec<u8>,
     },
 }
@@ -312,6 +340,7 @@ impl Encoded {
             Event::SightingRecorded { sighting } => Encoded::Sighting {
                 id: sighting.id.0.0,
                 item: sighting.item.0,
+                origin: sighting.key().origin().0.0,
                 value: serde_json::to_vec(sighting)?,
             },
             Event::FingerprintsComputed { item, fingerprints } => Encoded::Fingerprints {
@@ -364,8 +393,14 @@ impl Encoded {
                     items.insert(&key[..], value.as_slice())?;
                 }
             }
-            Encoded::Sighting { id, item, value } => {
+            Encoded::Sighting {
+                id,
+                item,
+                origin,
+                value,
+            } => {
                 sightings.insert(&id[..], value.as_slice())?;
+                v.origins.insert(&origin[..], &id[..])?;
                 let mut k = [0u8; 64];
                 k[..32].copy_from_slice(item);
                 k[32..].copy_from_slice(id);
@@ -494,6 +529,16 @@ impl Catalog for SledCatalog {
 
     fn sighting(&self, id: &SightingId) -> Result<Option<Sighting>> {
         Self::get_json(&self.trees.sightings, &id.0.0)
+    }
+
+    fn sighting_from(&self, origin: &OriginKey) -> Result<Option<SightingId>> {
+        Ok(self
+            .trees
+            .origins
+            .get(origin.0.0)
+            .map_err(db_err)?
+            .and_then(|v| <[u8; 32]>::try_from(v.as_ref()).ok())
+            .map(|id| SightingId(Sha256(id))))
     }
 
     fn sightings_of(&self, sha: &Sha256) -> Result<Vec<Sighting>> {

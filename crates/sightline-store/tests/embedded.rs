@@ -81,6 +81,14 @@ fn catalog_lost_is_rebuilt_from_journal() {
         .map(|x| x.source.locator)
         .collect();
     assert_eq!(locs, vec!["/f/3", "/f/23", "/f/43"]);
+    // Where things were collected is rebuilt too (jobs resume from it).
+    let again = sample(&[3], "/f/23", 23).sighting;
+    assert_eq!(
+        s.catalog()
+            .sighting_from(&again.key().origin())
+            .expect("origin"),
+        Some(again.id)
+    );
 }
 
 #[test]
