@@ -30,7 +30,13 @@ const USAGE: &str = "usage: cargo run -p xtask -- fixtures [--out DIR] [--check]
   fixtures --reuse-videos
                       regenerate everything except the ffmpeg-made videos, which
                       are kept as they are in DIR (no ffmpeg needed; use it to
-                      update expected.json and README.md without re-encoding)";
+                      update expected.json and README.md without re-encoding)
+       cargo run -p xtask -- serve [ADDR]
+
+  serve               serve the fixture web site (feeds, a Mastodon API, media;
+                      see sightline_collect::testing::fixture_site) on ADDR
+                      (default 127.0.0.1:8765) until killed: the example
+                      pipelines in pipelines/ fetch from it";
 
 fn main() -> ExitCode {
     match run() {
@@ -52,6 +58,16 @@ fn run() -> Result<ExitCode> {
     let mut it = args.iter();
     match it.next().map(String::as_str) {
         Some("fixtures") => {}
+        Some("serve") => {
+            let addr = it.next().map_or("127.0.0.1:8765", String::as_str);
+            let addr: std::net::SocketAddr = addr.parse().context("ADDR is host:port")?;
+            let site = sightline_collect::testing::fixture_site(workspace_root().join("fixtures"));
+            let server = sightline_collect::testing::FixtureServer::start_on(addr, site)
+                .with_context(|| format!("cannot listen on {addr}"))?;
+            println!("serving fixtures on http://{}/ (ctrl-c to stop)", server.addr());
+            server.run_forever();
+            return Ok(ExitCode::SUCCESS);
+        }
         Some("-h" | "--help") | None => {
             println!("{USAGE}");
             return Ok(ExitCode::SUCCESS);

@@ -392,16 +392,40 @@ fn show(store: &Store, args: ShowArgs) -> anyhow::Result<ExitCode> {
             s.tool.version,
             safe(&s.job_id)
         );
+        let src = &s.source;
+        let status = src.http_status.map(|c| c.to_string());
+        let content_type = src
+            .headers
+            .iter()
+            .find(|(n, _)| n == "content-type")
+            .map(|(_, v)| v.clone());
         for (label, v) in [
+            ("via", &src.via),
+            ("final url", &src.final_url),
+            ("status", &status),
+            ("type", &content_type),
+            ("from addr", &src.remote_addr),
             ("platform", &s.platform),
             ("post", &s.post_id),
+            ("post url", &s.post_url),
             ("author", &s.author),
             ("posted", &s.posted_at),
+            ("lang", &s.lang),
+            ("forwarded", &s.forwarded_from),
             ("caption", &s.caption),
         ] {
             if let Some(v) = v {
                 say!("      {label:<9} {}", safe(v));
             }
+        }
+        for hop in &src.redirects {
+            say!("      redirect  {}", safe(hop));
+        }
+        for link in &s.links {
+            say!("      link      {}", safe(link));
+        }
+        if !s.tags.is_empty() {
+            say!("      tags      {}", safe(&s.tags.join(", ")));
         }
         for (_, flags) in post_flags.iter().filter(|(id, _)| *id == s.id) {
             for f in flags {

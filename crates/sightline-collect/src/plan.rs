@@ -313,9 +313,9 @@ fn check(
     let resolve = |p: &str| -> PathBuf {
         let p = Path::new(p);
         if p.is_absolute() {
-            p.to_path_buf()
+            clean(p)
         } else {
-            base.join(p)
+            clean(&base.join(p))
         }
     };
     let must_exist = |key: &str, p: &Path, problems: &mut Vec<String>| {
@@ -589,6 +589,31 @@ fn check(
     })
 }
 
+/// `a/b/../c` as `a/c`, without touching the file system (a path shown in
+/// origins reads as the operator would write it).
+fn clean(p: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir
+                if matches!(out.components().next_back(), Some(Component::Normal(_))) =>
+            {
+                out.pop();
+            }
+            // Above the root is the root.
+            Component::ParentDir if out.has_root() && out.parent().is_none() => {}
+            other => out.push(other.as_os_str()),
+        }
+    }
+    if out.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        out
+    }
+}
+
 /// `${name}` replaced by its value; an unknown name is an error.
 fn expand(s: &str, vars: &BTreeMap<String, String>) -> Result<String, String> {
     let mut out = String::with_capacity(s.len());
@@ -758,6 +783,14 @@ instance = "https://example.org"
         ] {
             assert!(all.contains(want), "missing {want:?} in:\n{all}");
         }
+    }
+
+    #[test]
+    fn paths_are_cleaned_lexically() {
+        assert_eq!(clean(Path::new("pipelines/../fixtures/x")), PathBuf::from("fixtures/x"));
+        assert_eq!(clean(Path::new("../a/./b")), PathBuf::from("../a/b"));
+        assert_eq!(clean(Path::new("/a/../../b")), PathBuf::from("/b"));
+        assert_eq!(clean(Path::new("a/..")), PathBuf::from("."));
     }
 
     #[test]
