@@ -64,7 +64,10 @@ fn run() -> Result<ExitCode> {
             let site = sightline_collect::testing::fixture_site(workspace_root().join("fixtures"));
             let server = sightline_collect::testing::FixtureServer::start_on(addr, site)
                 .with_context(|| format!("cannot listen on {addr}"))?;
-            println!("serving fixtures on http://{}/ (ctrl-c to stop)", server.addr());
+            println!(
+                "serving fixtures on http://{}/ (ctrl-c to stop)",
+                server.addr()
+            );
             server.run_forever();
             return Ok(ExitCode::SUCCESS);
         }

@@ -787,7 +787,10 @@ instance = "https://example.org"
 
     #[test]
     fn paths_are_cleaned_lexically() {
-        assert_eq!(clean(Path::new("pipelines/../fixtures/x")), PathBuf::from("fixtures/x"));
+        assert_eq!(
+            clean(Path::new("pipelines/../fixtures/x")),
+            PathBuf::from("fixtures/x")
+        );
         assert_eq!(clean(Path::new("../a/./b")), PathBuf::from("../a/b"));
         assert_eq!(clean(Path::new("/a/../../b")), PathBuf::from("/b"));
         assert_eq!(clean(Path::new("a/..")), PathBuf::from("."));
