@@ -31,12 +31,13 @@ const USAGE: &str = "usage: cargo run -p xtask -- fixtures [--out DIR] [--check]
                       regenerate everything except the ffmpeg-made videos, which
                       are kept as they are in DIR (no ffmpeg needed; use it to
                       update expected.json and README.md without re-encoding)
-       cargo run -p xtask -- serve [ADDR]
+       cargo run -p xtask -- serve [--dir DIR] [ADDR]
 
   serve               serve the fixture web site (feeds, a Mastodon API, media;
                       see sightline_collect::testing::fixture_site) on ADDR
                       (default 127.0.0.1:8765) until killed: the example
-                      pipelines in pipelines/ fetch from it";
+                      pipelines in pipelines/ fetch from it; with --dir, the
+                      files under DIR instead (benchmarks)";
 
 fn main() -> ExitCode {
     match run() {
@@ -59,11 +60,25 @@ fn run() -> Result<ExitCode> {
     match it.next().map(String::as_str) {
         Some("fixtures") => {}
         Some("serve") => {
-            let addr = it.next().map_or("127.0.0.1:8765", String::as_str);
+            let mut addr = "127.0.0.1:8765".to_string();
+            let mut dir = None;
+            while let Some(a) = it.next() {
+                match a.as_str() {
+                    "--dir" => {
+                        dir = Some(PathBuf::from(it.next().context("--dir needs a folder")?))
+                    }
+                    other => addr = other.to_string(),
+                }
+            }
             let addr: std::net::SocketAddr = addr.parse().context("ADDR is host:port")?;
-            let site = sightline_collect::testing::fixture_site(workspace_root().join("fixtures"));
-            let server = sightline_collect::testing::FixtureServer::start_on(addr, site)
-                .with_context(|| format!("cannot listen on {addr}"))?;
+            use sightline_collect::testing::{FixtureServer, fixture_site, serve_dir};
+            let server = match dir {
+                Some(d) => FixtureServer::start_on(addr, serve_dir(d)),
+                None => {
+                    FixtureServer::start_on(addr, fixture_site(workspace_root().join("fixtures")))
+                }
+            }
+            .with_context(|| format!("cannot listen on {addr}"))?;
             println!(
                 "serving fixtures on http://{}/ (ctrl-c to stop)",
                 server.addr()
