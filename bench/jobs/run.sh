@@ -35,8 +35,8 @@ n=$(wc -l < "$work/urls.txt")
 bytes=$(du -sb "$out/social" | cut -f1)
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'); load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "inputs: $n JPEGs, longest side 1080, $((bytes / n / 1024)) KiB average"
-printf '| fetch concurrency | Sightline items/s | Python peer items/s | Sightline / peer | fetch | fingerprint | metadata | store | record + cluster |\n'
-printf '|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n'
+printf '| fetch concurrency | Sightline items/s | Python peer items/s | Sightline / peer | fetch | fingerprint | metadata | store | record | cluster |\n'
+printf '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n'
 for c in $levels; do
   cat > "$work/job.toml" <<TOML
 version = 1
@@ -61,7 +61,7 @@ assert s["rejected"] == 0, s["rejections"]
 rate = s["files"] / s["elapsed_s"]
 t = s["timings"]
 per = lambda k: f'{1000 * t[k] / s["files"]:.1f} ms'
-print(f'| {c} | {rate:.1f} | {peer:.1f} | {rate / peer:.2f}x | {per("fetch_s")} | {per("fingerprint_s")} | {per("metadata_s")} | {per("store_s")} | {per("record_s")} |')
+print(f'| {c} | {rate:.1f} | {peer:.1f} | {rate / peer:.2f}x | {per("fetch_s")} | {per("fingerprint_s")} | {per("metadata_s")} | {per("store_s")} | {per("record_s")} | {per("cluster_s")} |')
 PY
 done
 echo "(stage columns: time per item summed over threads; with several in flight they overlap)"

@@ -35,7 +35,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 /// data dir.
 fn data_dir(given: Option<PathBuf>) -> anyhow::Result<PathBuf> {
     if let Some(d) = given {
-        return Ok(d);
+        // A relative data dir is taken from where the command runs.
+        return std::path::absolute(&d).with_context(|| format!("data dir {}", d.display()));
     }
     match dirs::data_dir() {
         Some(d) => Ok(d.join("sightline")),

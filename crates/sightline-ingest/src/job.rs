@@ -51,8 +51,10 @@ pub struct Timings {
     pub video_s: f64,
     /// Moving the blob into place.
     pub store_s: f64,
-    /// Committing the record, matching near-duplicates, updating clusters.
+    /// Committing the record (journal append and fsync, indexes).
     pub record_s: f64,
+    /// Matching near-duplicates and updating clusters.
+    pub cluster_s: f64,
 }
 
 /// Nanosecond counters the stages add to from any thread.
@@ -64,6 +66,7 @@ pub(crate) struct Clock {
     pub video: AtomicU64,
     pub store: AtomicU64,
     pub record: AtomicU64,
+    pub cluster: AtomicU64,
 }
 
 impl Clock {
@@ -80,6 +83,7 @@ impl Clock {
             video_s: s(&self.video),
             store_s: s(&self.store),
             record_s: s(&self.record),
+            cluster_s: s(&self.cluster),
         }
     }
 }
@@ -205,17 +209,14 @@ pub fn run_plan(
                     observer.finished(&outcome);
                     summary.outcomes.push(outcome);
                 }
-                Msg::Done(p) => {
-                    let t = Instant::now();
-                    crate::record(
-                        store,
-                        (&mut matcher, &mut verifier),
-                        p,
-                        &mut summary,
-                        observer,
-                    );
-                    Clock::add(&clock.record, t);
-                }
+                Msg::Done(p) => crate::record(
+                    store,
+                    (&mut matcher, &mut verifier),
+                    p,
+                    &mut summary,
+                    observer,
+                    &clock,
+                ),
             }
         }
         collector

@@ -213,8 +213,9 @@ pub(crate) fn record(
     p: Preserved,
     summary: &mut Summary,
     observer: &mut dyn Observer,
+    clock: &job::Clock,
 ) {
-    let outcome = commit(store, matcher, verifier, p);
+    let outcome = commit(store, matcher, verifier, p, clock);
     match &outcome.result {
         Outcome::Recorded {
             recorded, sha256, ..
@@ -236,6 +237,7 @@ fn commit(
     matcher: &mut similar::Matcher,
     verifier: &mut dyn verify::Verifier,
     p: Preserved,
+    clock: &job::Clock,
 ) -> FileOutcome {
     match p {
         Preserved::Rejected(outcome) => outcome,
@@ -246,10 +248,14 @@ fn commit(
         } => {
             let sha256 = record.item.sha256;
             let fingerprints = record.fingerprints.clone();
-            let recorded = match store.catalog().record(*record) {
+            let t = std::time::Instant::now();
+            let recorded = store.catalog().record(*record);
+            job::Clock::add(&clock.record, t);
+            let recorded = match recorded {
                 Ok(r) => r,
                 Err(e) => return rejected(path, &IngestError::Store(e)),
             };
+            let t = std::time::Instant::now();
             // A new item joins the clusters of what it matches. Clusters are
             // derived data: if this fails the record stands and `sightline
             // reindex` recomputes them.
@@ -262,6 +268,7 @@ fn commit(
                     Err(e) => cluster_error = Some(e.to_string()),
                 }
             }
+            job::Clock::add(&clock.cluster, t);
             FileOutcome {
                 path,
                 result: Outcome::Recorded {

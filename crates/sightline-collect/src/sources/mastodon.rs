@@ -11,9 +11,11 @@
 //! [`Context::max_pages`]) is reached. A next link to another host or
 //! scheme stops the source with an `off-host-link` error.
 //!
-//! A status becomes a [`Post`] describing the status itself, or for a
-//! boost the boosted status, with `forwarded_from` set to the booster's
-//! `acct`. Statuses without image, video or gifv attachments are skipped.
+//! A status becomes a [`Post`] describing the status itself. A boost is
+//! read as a Telegram forward is: the boosted status's text, media and time,
+//! the booster as `author`, the original author as `forwarded_from`, and the
+//! boost's own id as the post id. Statuses without image, video or gifv
+//! attachments are skipped.
 
 use serde_json::Value;
 use url::Url;
@@ -329,9 +331,24 @@ pub fn parse_status(status: &Value, host: &str) -> Option<Result<Post, String>> 
     else {
         return Some(Err("status has no id".into()));
     };
-    let author = match acct(original) {
+    let original_author = match acct(original) {
         Ok(a) => a,
         Err(e) => return Some(Err(e)),
+    };
+    // A boost is seen in the booster's timeline: like a Telegram forward,
+    // the booster is the author, the original's author is who it was
+    // forwarded from, and the boost's own id is the post id (the original
+    // and a boost of it are two sightings).
+    let (author, forwarded_from, post_id) = match &booster {
+        Some(b) => {
+            let boost_id = status
+                .get("id")
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+                .unwrap_or(id);
+            (b.clone(), Some(original_author), boost_id)
+        }
+        None => (original_author, None, id),
     };
     let Some(Value::Array(attachments)) = original.get("media_attachments") else {
         return Some(Err(format!("status {id} has no media_attachments list")));
@@ -377,7 +394,7 @@ pub fn parse_status(status: &Value, host: &str) -> Option<Result<Post, String>> 
             .or(str_field("uri"))
             .map_or_else(|| format!("mastodon {host} status {id}"), str::to_string),
         platform: Some("mastodon".into()),
-        post_id: Some(format!("{host}/{id}")),
+        post_id: Some(format!("{host}/{post_id}")),
         url: str_field("url")
             .and_then(http_url)
             .or_else(|| str_field("uri").and_then(http_url)),
@@ -385,7 +402,7 @@ pub fn parse_status(status: &Value, host: &str) -> Option<Result<Post, String>> 
         caption: join_caption(spoiler, Some(content)),
         posted_at: str_field("created_at").map(str::to_string),
         lang: str_field("language").map(str::to_string),
-        forwarded_from: booster,
+        forwarded_from,
         links,
         media,
     }))
