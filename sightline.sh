@@ -26,11 +26,26 @@ RUN_PACKAGES=(ffmpeg)
 
 demo() {
   need_apt "${BUILD_PACKAGES[@]}" "${RUN_PACKAGES[@]}"
-  cargo build --release -q -p sightline
+  cargo build --release -q -p sightline -p xtask
   local bin=target/release/sightline
   local data="${SIGHTLINE_DATA:-$PWD/demo-data}"
   echo "==> sightline ingest fixtures/   (data dir: $data)"
   "$bin" --data-dir "$data" ingest fixtures/
+  echo
+  echo "==> sightline run pipelines/telegram-fixtures.toml   (a Telegram Desktop export: posts around the media, media left out)"
+  "$bin" --data-dir "$data" run pipelines/telegram-fixtures.toml
+  # The fixture web site (feeds, a Mastodon-compatible API, media) on loopback.
+  local port="${SIGHTLINE_DEMO_PORT:-8765}"
+  target/release/xtask serve "127.0.0.1:$port" >/dev/null &
+  local site=$!
+  trap 'kill $site 2>/dev/null || true' EXIT
+  sleep 0.5
+  for p in mastodon feed; do
+    echo
+    echo "==> sightline run pipelines/$p-fixtures.toml   (fetched from http://127.0.0.1:$port through the SSRF guard)"
+    "$bin" --data-dir "$data" run "pipelines/$p-fixtures.toml" --var "fixtures=http://127.0.0.1:$port"
+  done
+  kill $site 2>/dev/null || true
   echo
   echo "==> sightline ls"
   "$bin" --data-dir "$data" ls
@@ -62,7 +77,8 @@ Where to look next:
   $bin metadata --json FILE           EXIF/XMP/container/C2PA fields with origins, and flags
   $bin --data-dir $data history       the audit trail
   $data/blobs/sha256/                 the preserved originals, byte for byte
-Run this again: the second ingest finds only duplicates and adds nothing.
+  pipelines/README.md                 batch jobs: folders, manifests, URLs, Telegram, Mastodon, feeds
+Run this again: the second ingest finds only duplicates, and every job skips what it collected.
 TXT
 }
 
