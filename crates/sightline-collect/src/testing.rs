@@ -651,6 +651,72 @@ pub fn content_type_for(path: &Path) -> &'static str {
     }
 }
 
+/// The fixture web site the example pipelines run against (`cargo run -p
+/// xtask -- serve`, and the job tests): under `fixtures` (the project's
+/// `fixtures/` folder) it answers
+///
+/// - the Mastodon API pages of `sources/mastodon/routes.json`, with their
+///   `Link` headers;
+/// - `/feeds/NAME` from `sources/feeds/NAME`;
+/// - the media URLs those name, from the files `sources/site.json` maps
+///   them to;
+/// - any other path as a static file under `fixtures`.
+///
+/// `{base}` in fixture text becomes `http://` plus the request's `Host`, so
+/// links lead back to this server whatever its port.
+pub fn fixture_site(fixtures: PathBuf) -> impl Fn(&Request) -> Reply + Send + Sync + 'static {
+    let load = |rel: &str| -> serde_json::Map<String, serde_json::Value> {
+        std::fs::read(fixtures.join(rel))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default()
+    };
+    let routes = load("sources/mastodon/routes.json");
+    let site = load("sources/site.json");
+    let statics = serve_dir(fixtures.clone());
+    move |req| {
+        let base = format!("http://{}", req.header("host").unwrap_or("127.0.0.1"));
+        let with_base = |bytes: Vec<u8>| -> Vec<u8> {
+            String::from_utf8_lossy(&bytes)
+                .replace("{base}", &base)
+                .into_bytes()
+        };
+        if let Some(route) = routes.get(&req.path) {
+            let file = route.get("file").and_then(|f| f.as_str()).unwrap_or("");
+            let Ok(body) = std::fs::read(fixtures.join("sources/mastodon").join(file)) else {
+                return Reply::NotFound;
+            };
+            let mut headers = Vec::new();
+            if let Some(link) = route.get("link").and_then(|l| l.as_str()) {
+                headers.push(("Link".to_string(), link.replace("{base}", &base)));
+            }
+            return Reply::Ok {
+                content_type: "application/json; charset=utf-8".into(),
+                body: with_base(body).into(),
+                headers,
+            };
+        }
+        if let Some(file) = site.get(req.path_only()).and_then(|f| f.as_str()) {
+            let path = fixtures.join(file);
+            return match std::fs::read(&path) {
+                Ok(b) => Reply::ok(content_type_for(&path), b),
+                Err(_) => Reply::NotFound,
+            };
+        }
+        if let Some(name) = req.path_only().strip_prefix("/feeds/")
+            && !name.contains(['/', '\\'])
+            && !name.starts_with('.')
+        {
+            let path = fixtures.join("sources/feeds").join(name);
+            return match std::fs::read(&path) {
+                Ok(b) => Reply::ok("application/xml; charset=utf-8", with_base(b)),
+                Err(_) => Reply::NotFound,
+            };
+        }
+        statics(req)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -753,71 +819,5 @@ mod tests {
             headers: vec![],
         });
         assert!(matches!(post, Reply::Status { status: 405, .. }));
-    }
-}
-
-/// The fixture web site the example pipelines run against (`cargo run -p
-/// xtask -- serve`, and the job tests): under `fixtures` (the project's
-/// `fixtures/` folder) it answers
-///
-/// - the Mastodon API pages of `sources/mastodon/routes.json`, with their
-///   `Link` headers;
-/// - `/feeds/NAME` from `sources/feeds/NAME`;
-/// - the media URLs those name, from the files `sources/site.json` maps
-///   them to;
-/// - any other path as a static file under `fixtures`.
-///
-/// `{base}` in fixture text becomes `http://` plus the request's `Host`, so
-/// links lead back to this server whatever its port.
-pub fn fixture_site(fixtures: PathBuf) -> impl Fn(&Request) -> Reply + Send + Sync + 'static {
-    let load = |rel: &str| -> serde_json::Map<String, serde_json::Value> {
-        std::fs::read(fixtures.join(rel))
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .unwrap_or_default()
-    };
-    let routes = load("sources/mastodon/routes.json");
-    let site = load("sources/site.json");
-    let statics = serve_dir(fixtures.clone());
-    move |req| {
-        let base = format!("http://{}", req.header("host").unwrap_or("127.0.0.1"));
-        let with_base = |bytes: Vec<u8>| -> Vec<u8> {
-            String::from_utf8_lossy(&bytes)
-                .replace("{base}", &base)
-                .into_bytes()
-        };
-        if let Some(route) = routes.get(&req.path) {
-            let file = route.get("file").and_then(|f| f.as_str()).unwrap_or("");
-            let Ok(body) = std::fs::read(fixtures.join("sources/mastodon").join(file)) else {
-                return Reply::NotFound;
-            };
-            let mut headers = Vec::new();
-            if let Some(link) = route.get("link").and_then(|l| l.as_str()) {
-                headers.push(("Link".to_string(), link.replace("{base}", &base)));
-            }
-            return Reply::Ok {
-                content_type: "application/json; charset=utf-8".into(),
-                body: with_base(body).into(),
-                headers,
-            };
-        }
-        if let Some(file) = site.get(req.path_only()).and_then(|f| f.as_str()) {
-            let path = fixtures.join(file);
-            return match std::fs::read(&path) {
-                Ok(b) => Reply::ok(content_type_for(&path), b),
-                Err(_) => Reply::NotFound,
-            };
-        }
-        if let Some(name) = req.path_only().strip_prefix("/feeds/")
-            && !name.contains(['/', '\\'])
-            && !name.starts_with('.')
-        {
-            let path = fixtures.join("sources/feeds").join(name);
-            return match std::fs::read(&path) {
-                Ok(b) => Reply::ok("application/xml; charset=utf-8", with_base(b)),
-                Err(_) => Reply::NotFound,
-            };
-        }
-        statics(req)
     }
 }
