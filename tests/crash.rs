@@ -23,12 +23,9 @@ impl Rng {
     }
 }
 
-const KILLS: usize = 20;
-const COPIES: usize = 3;
-
-#[test]
-fn sigkill_at_twenty_random_points_then_rerun_ingests_everything_exactly_once() {
-    let seed = std::env::var("SIGHTLINE_TEST_SEED")
+/// `SIGHTLINE_TEST_SEED`, else the clock.
+fn seed() -> u64 {
+    std::env::var("SIGHTLINE_TEST_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| {
@@ -36,7 +33,15 @@ fn sigkill_at_twenty_random_points_then_rerun_ingests_everything_exactly_once() 
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.as_nanos() as u64)
                 .unwrap_or(7)
-        });
+        })
+}
+
+const KILLS: usize = 20;
+const COPIES: usize = 3;
+
+#[test]
+fn sigkill_at_twenty_random_points_then_rerun_ingests_everything_exactly_once() {
+    let seed = seed();
     eprintln!("crash test seed: {seed} (set SIGHTLINE_TEST_SEED={seed} to replay)");
     let mut rng = Rng(seed);
 
@@ -199,15 +204,7 @@ fn a_2000_url_job_killed_at_ten_random_points_and_resumed_records_every_item_exa
 
     use sightline_collect::testing::{FixtureServer, Reply};
 
-    let seed = std::env::var("SIGHTLINE_TEST_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos() as u64)
-                .unwrap_or(7)
-        });
+    let seed = seed();
     eprintln!("url job crash test seed: {seed} (set SIGHTLINE_TEST_SEED={seed} to replay)");
     let mut rng = Rng(seed ^ 0x5EED);
 

@@ -274,6 +274,13 @@ fn manifest_ingest_reports_bad_lines_by_number_and_keeps_captions_verbatim() {
     }
 }
 
+/// A real photo's bytes.
+fn photo() -> Arc<[u8]> {
+    std::fs::read(fixtures().join("images/originals/2021-08-26_kabul-abbey-gate_01.jpg"))
+        .expect("fixture")
+        .into()
+}
+
 /// A server that misbehaves in every way a source can, on separate paths.
 fn hostile_server(jpeg: Arc<[u8]>) -> FixtureServer {
     let flaky = Arc::new(AtomicUsize::new(0));
@@ -349,11 +356,7 @@ urls = [
 
 #[test]
 fn a_hostile_source_ends_every_item_in_a_clear_error_and_the_job_finishes() {
-    let jpeg: Arc<[u8]> =
-        std::fs::read(fixtures().join("images/originals/2021-08-26_kabul-abbey-gate_01.jpg"))
-            .expect("fixture")
-            .into();
-    let server = hostile_server(jpeg);
+    let server = hostile_server(photo());
     let dir = tempfile::tempdir().expect("tempdir");
     let paths = [
         "ok.jpg",
@@ -425,11 +428,7 @@ fn a_hostile_source_ends_every_item_in_a_clear_error_and_the_job_finishes() {
 
 #[test]
 fn the_guard_refuses_loopback_unless_the_operator_allows_it() {
-    let jpeg: Arc<[u8]> =
-        std::fs::read(fixtures().join("images/originals/2021-08-26_kabul-abbey-gate_01.jpg"))
-            .expect("fixture")
-            .into();
-    let server = hostile_server(jpeg);
+    let server = hostile_server(photo());
     let dir = tempfile::tempdir().expect("tempdir");
     let urls = vec![server.url("ok.jpg")];
     let data = tempfile::tempdir().expect("tempdir");

@@ -119,34 +119,32 @@ impl SightingKey<'_> {
     /// seen. A job that finds a sighting with this origin already recorded
     /// has collected it before and need not fetch it again.
     pub fn origin(&self) -> OriginKey {
-        let mut h = crate::Sha256Hasher::new();
-        h.update(b"sightline/origin/v1");
-        let mut field = |bytes: &[u8]| {
-            h.update(&(bytes.len() as u64).to_be_bytes());
-            h.update(bytes);
-        };
-        field(self.kind.as_str().as_bytes());
-        field(self.locator.as_bytes());
-        field(self.platform.unwrap_or("").as_bytes());
-        field(self.post_id.unwrap_or("").as_bytes());
-        OriginKey(h.finish())
+        OriginKey(self.digest(b"sightline/origin/v1", None))
     }
 
     /// SHA-256 over a length-prefixed encoding of the key fields, so no two
     /// different keys can encode to the same bytes.
     pub fn id(&self) -> SightingId {
+        SightingId(self.digest(b"sightline/sighting/v1", Some(self.item)))
+    }
+
+    /// SHA-256 of `domain`, then each field length-prefixed: the item (when
+    /// given), kind, locator, platform, post id.
+    fn digest(&self, domain: &[u8], item: Option<&Sha256>) -> Sha256 {
         let mut h = crate::Sha256Hasher::new();
-        h.update(b"sightline/sighting/v1");
+        h.update(domain);
         let mut field = |bytes: &[u8]| {
             h.update(&(bytes.len() as u64).to_be_bytes());
             h.update(bytes);
         };
-        field(self.item.as_bytes());
+        if let Some(item) = item {
+            field(item.as_bytes());
+        }
         field(self.kind.as_str().as_bytes());
         field(self.locator.as_bytes());
         field(self.platform.unwrap_or("").as_bytes());
         field(self.post_id.unwrap_or("").as_bytes());
-        SightingId(h.finish())
+        h.finish()
     }
 }
 

@@ -26,16 +26,7 @@ pub struct FeedSource {
 impl Source for FeedSource {
     async fn run(&self, cx: &Context, out: &Emit) {
         let origin = format!("feed {}", self.url);
-        let Some(fetcher) = &cx.fetcher else {
-            emit(
-                out,
-                Err(source_error(
-                    origin,
-                    "no-fetcher",
-                    "no http client to fetch with",
-                )),
-            )
-            .await;
+        let Some(fetcher) = super::fetcher_or_error(cx, &origin, out).await else {
             return;
         };
         let (fetched, body) = match fetcher.document(&self.url, cx.max_document_bytes).await {

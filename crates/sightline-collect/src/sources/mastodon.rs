@@ -124,16 +124,7 @@ impl MastodonSource {
 impl Source for MastodonSource {
     async fn run(&self, cx: &Context, out: &Emit) {
         let origin = self.origin();
-        let Some(fetcher) = &cx.fetcher else {
-            emit(
-                out,
-                Err(source_error(
-                    origin,
-                    "no-fetcher",
-                    "no http client to fetch with",
-                )),
-            )
-            .await;
+        let Some(fetcher) = super::fetcher_or_error(cx, &origin, out).await else {
             return;
         };
         let base = match self.base() {

@@ -65,6 +65,20 @@ pub(crate) async fn emit(out: &Emit, item: Result<Post, SourceError>) -> bool {
     out.send(item).await.is_ok()
 }
 
+/// The context's fetcher; without one, a `no-fetcher` error is emitted
+/// for `origin` and `None` returned (the source ends).
+pub(crate) async fn fetcher_or_error<'c>(
+    cx: &'c Context,
+    origin: &str,
+    out: &Emit,
+) -> Option<&'c crate::http::Fetcher> {
+    if cx.fetcher.is_none() {
+        let err = source_error(origin, "no-fetcher", "no http client to fetch with");
+        emit(out, Err(err)).await;
+    }
+    cx.fetcher.as_ref()
+}
+
 /// A [`SourceError`] with an owned origin and reason.
 pub(crate) fn source_error(
     origin: impl Into<String>,
