@@ -284,8 +284,14 @@ fn photo() -> Arc<[u8]> {
 /// A server that misbehaves in every way a source can, on separate paths.
 fn hostile_server(jpeg: Arc<[u8]>) -> FixtureServer {
     let flaky = Arc::new(AtomicUsize::new(0));
+    let other: Arc<[u8]> =
+        std::fs::read(fixtures().join("images/originals/2022-09-05_kabul-russian-embassy_01.jpg"))
+            .expect("fixture")
+            .into();
     FixtureServer::start(move |req: &Request| match req.path_only() {
         "/ok.jpg" => Reply::ok("image/jpeg", jpeg.clone()),
+        // Media called something else: kept, with a warning.
+        "/disguised" => Reply::ok("text/html; charset=utf-8", other.clone()),
         // Fails once, then answers: a retry gets it.
         "/flaky.jpg" => {
             if flaky.fetch_add(1, Ordering::SeqCst) == 0 {
@@ -360,6 +366,7 @@ fn a_hostile_source_ends_every_item_in_a_clear_error_and_the_job_finishes() {
     let dir = tempfile::tempdir().expect("tempdir");
     let paths = [
         "ok.jpg",
+        "disguised",
         "flaky.jpg",
         "always-500.jpg",
         "reset.jpg",
@@ -384,8 +391,24 @@ fn a_hostile_source_ends_every_item_in_a_clear_error_and_the_job_finishes() {
         "stalls and drips are bounded by the timeouts"
     );
     assert_eq!(n(&summary, "files"), urls.len() as u64, "{summary}");
-    // ok.jpg and flaky.jpg are the same bytes: one item, two sightings.
-    assert_eq!(counts(&summary)[..2], [1, 1], "{summary}");
+    // ok.jpg and flaky.jpg are the same bytes: one item, two sightings;
+    // the disguised photo is the other new item.
+    assert_eq!(counts(&summary)[..2], [2, 1], "{summary}");
+    let disguised = summary["outcomes"]
+        .as_array()
+        .expect("outcomes")
+        .iter()
+        .find(|o| s(o, "path").ends_with("/disguised"))
+        .expect("disguised outcome");
+    let item = json(data.path(), &["show", s(disguised, "sha256"), "--json"]);
+    assert!(
+        item["item"]["warnings"]
+            .as_array()
+            .expect("warnings")
+            .iter()
+            .any(|w| w == "the server said text/html; the bytes are image/jpeg"),
+        "{item}"
+    );
     let outcome = |path: &str| -> (String, String) {
         let r = summary["rejections"]
             .as_array()

@@ -598,11 +598,24 @@ fn finish(
     clock: &Clock,
 ) -> Preserved {
     match preserve::preserve_arrived_timed(store, arrived, origin, opts, clock) {
-        Ok((record, bytes)) => Preserved::Ready {
-            path: label,
-            record: Box::new(record),
-            bytes,
-        },
+        Ok((mut record, bytes)) => {
+            // The bytes decide what a file is; a server that named another
+            // type is worth a line on a new item (a known item stands as
+            // first recorded).
+            if let Some(ct) = content_type.as_deref()
+                && let Some(said) = declared_type_disagrees(ct, &record.item.media_type)
+            {
+                record.item.warnings.push(format!(
+                    "the server said {said}; the bytes are {}",
+                    record.item.media_type
+                ));
+            }
+            Preserved::Ready {
+                path: label,
+                record: Box::new(record),
+                bytes,
+            }
+        }
         Err(e) => {
             let mut outcome = crate::rejected(label, &e);
             // A server that called this media but sent something else:
@@ -614,5 +627,57 @@ fn finish(
             }
             Preserved::Rejected(outcome)
         }
+    }
+}
+
+/// The declared media type (without parameters, lower case) when it names a
+/// specific type other than the sniffed one; `None` when it agrees or says
+/// nothing specific (`application/octet-stream` and the like).
+fn declared_type_disagrees(content_type: &str, sniffed: &str) -> Option<String> {
+    let declared = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let canonical = |t: &str| -> String {
+        match t {
+            "image/jpg" | "image/pjpeg" => "image/jpeg".into(),
+            "image/x-png" => "image/png".into(),
+            "video/x-m4v" => "video/mp4".into(),
+            other => other.into(),
+        }
+    };
+    let generic = declared.is_empty()
+        || declared == "application/octet-stream"
+        || declared == "binary/octet-stream"
+        || declared == "application/binary";
+    (!generic && canonical(&declared) != canonical(&sniffed.to_ascii_lowercase()))
+        .then_some(declared)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::declared_type_disagrees;
+
+    #[test]
+    fn a_declared_type_is_compared_with_what_the_bytes_are() {
+        assert_eq!(declared_type_disagrees("image/jpeg", "image/jpeg"), None);
+        assert_eq!(
+            declared_type_disagrees("IMAGE/JPG; q=1", "image/jpeg"),
+            None
+        );
+        assert_eq!(
+            declared_type_disagrees("application/octet-stream", "video/mp4"),
+            None
+        );
+        assert_eq!(
+            declared_type_disagrees("text/html; charset=utf-8", "image/png").as_deref(),
+            Some("text/html")
+        );
+        assert_eq!(
+            declared_type_disagrees("image/png", "image/webp").as_deref(),
+            Some("image/png")
+        );
     }
 }

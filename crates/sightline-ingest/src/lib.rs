@@ -1,15 +1,17 @@
-//! Ingest: take files into the evidence store. The main entry point is
-//! [`ingest_paths`], a three-stage pipeline joined by bounded channels:
+//! Ingest: take evidence into the store. The main entry point is
+//! [`job::run_plan`], which runs a checked pipeline plan (sources from
+//! `sightline-collect`) through stages joined by bounded channels:
 //!
 //! ```text
-//! walk (1 thread) ──▶ preserve (N workers) ──▶ record (caller's thread)
-//!  discover files      stage, hash, validate,     commit to the catalog,
-//!  in stable order     put the blob               tell the Observer
+//! sources + fetch (tokio) ──▶ preserve (N threads) ──▶ record (caller's thread)
+//!  posts, downloads into        validate, fingerprint,     commit to the catalog,
+//!  staging, files handed on     describe, put the blob     cluster, tell the Observer
 //! ```
 //!
-//! Only the record stage writes to the catalog, so outcomes are counted in
-//! one place. A file that fails at any stage becomes a [`Rejection`] naming
-//! the path and the reason; the batch goes on.
+//! [`ingest_paths`] is a job with one folder source. Only the record stage
+//! writes to the catalog, so outcomes are counted in one place. An item that
+//! fails at any stage becomes a [`Rejection`] naming it and the reason; the
+//! batch goes on.
 
 pub mod derive;
 mod error;
