@@ -37,15 +37,15 @@ demo() {
   # The fixture web site (feeds, a Mastodon-compatible API, media) on loopback.
   local port="${SIGHTLINE_DEMO_PORT:-8765}"
   target/release/xtask serve "127.0.0.1:$port" >/dev/null &
-  local site=$!
-  trap 'kill $site 2>/dev/null || true' EXIT
+  DEMO_SITE=$!
+  trap 'kill "${DEMO_SITE:-}" 2>/dev/null || true' EXIT
   sleep 0.5
   for p in mastodon feed; do
     echo
     echo "==> sightline run pipelines/$p-fixtures.toml   (fetched from http://127.0.0.1:$port through the SSRF guard)"
     "$bin" --data-dir "$data" run "pipelines/$p-fixtures.toml" --var "fixtures=http://127.0.0.1:$port"
   done
-  kill $site 2>/dev/null || true
+  kill "$DEMO_SITE" 2>/dev/null || true
   echo
   echo "==> sightline ls"
   "$bin" --data-dir "$data" ls
