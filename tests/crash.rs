@@ -312,7 +312,11 @@ fn a_2000_url_job_killed_at_ten_random_points_and_resumed_records_every_item_exa
         "every URL exactly once"
     );
     assert_eq!(n(report, "blobs") as usize, URL_ITEMS, "no orphan blob");
-    assert_eq!(n(report, "events") as usize, full_events);
+    assert_eq!(
+        n(report, "events") as usize,
+        full_events,
+        "seed {seed}: four events per item: {check}"
+    );
     // Every item is the bytes its URL served.
     let stored: BTreeSet<String> = json_lines(data.path(), &["ls", "--json"])
         .iter()

@@ -103,7 +103,11 @@ enum Media {
 /// What the collect side hands the preserve threads.
 enum Work {
     /// A local file: read it there.
-    File { task: Box<Task> },
+    File {
+        label: String,
+        origin: Box<Origin>,
+        path: PathBuf,
+    },
     /// Bytes that arrived over HTTP.
     Arrived {
         label: String,
@@ -288,14 +292,18 @@ async fn collect(
                     return;
                 }
             };
-            let next = match task.media {
-                Media::File(_) => Some(Work::File {
-                    task: Box::new(task),
+            let Task {
+                label,
+                origin,
+                media,
+            } = task;
+            let next = match media {
+                Media::File(path) => Some(Work::File {
+                    label,
+                    origin: Box::new(origin),
+                    path,
                 }),
-                Media::Url(ref url) => {
-                    let url = url.clone();
-                    fetch_one(store, opts, fetcher, task, &url, &done, clock).await
-                }
+                Media::Url(_) => fetch_one(store, opts, fetcher, label, origin, &done, clock).await,
             };
             if let Some(w) = next {
                 let _ = work.send(w).await;
@@ -449,14 +457,14 @@ async fn fetch_one(
     store: &Store,
     opts: &IngestOptions,
     fetcher: Option<&Fetcher>,
-    task: Task,
-    url: &str,
+    label: String,
+    mut origin: Origin,
     done: &crossbeam_channel::Sender<Msg>,
     clock: &Clock,
 ) -> Option<Work> {
-    let Task {
-        label, mut origin, ..
-    } = task;
+    // A URL medium's locator is the URL asked for.
+    let url = origin.source.locator.clone();
+    let url = url.as_str();
     let reject = |code: &'static str, reason: String| {
         let _ = done.send(Msg::Done(Preserved::Rejected(FileOutcome {
             path: label.clone(),
@@ -564,19 +572,17 @@ impl BodySink for IntakeSink<'_> {
 /// The preserve stage for one piece of work.
 fn preserve_work(store: &Store, work: Work, opts: &IngestOptions, clock: &Clock) -> Preserved {
     match work {
-        Work::File { task } => {
-            let Media::File(path) = &task.media else {
-                unreachable!("file work holds a file")
-            };
+        Work::File {
+            label,
+            origin,
+            path,
+        } => {
             let t = Instant::now();
-            let arrived = preserve::take_file(store, path, opts);
+            let arrived = preserve::take_file(store, &path, opts);
             Clock::add(&clock.fetch, t);
             match arrived {
-                Ok(a) => {
-                    let Task { label, origin, .. } = *task;
-                    finish(store, label, origin, a, None, opts, clock)
-                }
-                Err(e) => Preserved::Rejected(crate::rejected(task.label, &e)),
+                Ok(a) => finish(store, label, *origin, a, None, opts, clock),
+                Err(e) => Preserved::Rejected(crate::rejected(label, &e)),
             }
         }
         Work::Arrived {
