@@ -19,7 +19,16 @@ pub struct AuditEvent {
     /// The operator or analyst responsible.
     pub actor: String,
     pub prev: Sha256,
+    /// True when the next event belongs to the same transaction. A
+    /// transaction counts only once its last event (the one with `more`
+    /// false) is complete; a journal cut inside one is cut back to before it.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub more: bool,
     pub event: Event,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// The state changes Sightline knows. New kinds are added as capabilities

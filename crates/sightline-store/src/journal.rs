@@ -5,7 +5,10 @@
 //! event's `prev` is the SHA-256 of the previous line's bytes (without the
 //! newline); the first event's `prev` is [`GENESIS`]. Only complete lines
 //! count: a line cut short by a crash was never acknowledged and is removed
-//! when the journal is next opened.
+//! when the journal is next opened. Events written together (one record:
+//! item, sighting, fingerprints, metadata) are one transaction: every event
+//! but the last has `more` set, and a journal cut inside a transaction is
+//! cut back to before its first event, so no half-recorded item survives.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{BufRead, BufReader, Seek, SeekFrom, Write};
@@ -102,7 +105,8 @@ impl Journal {
         &self.path
     }
 
-    /// Append events, chained and numbered, and fsync before returning.
+    /// Append events as one transaction, chained and numbered, and fsync
+    /// before returning.
     pub fn append(
         &mut self,
         actor: &str,
@@ -112,13 +116,15 @@ impl Journal {
         let mut buf = Vec::new();
         let mut pos = self.end;
         let mut out = Vec::with_capacity(events.len());
-        for event in events {
+        let last = events.len().saturating_sub(1);
+        for (i, event) in events.into_iter().enumerate() {
             let ev = AuditEvent {
                 schema: SCHEMA_VERSION,
                 seq: pos.seq + 1,
                 at,
                 actor: actor.to_string(),
                 prev: pos.hash,
+                more: i < last,
                 event,
             };
             let line = serde_json::to_vec(&ev)?;
@@ -150,10 +156,11 @@ impl Journal {
     }
 }
 
-/// Read complete events from `from` on, checking numbering, chaining and
-/// schema, and return the position after the last complete line. Stops
-/// quietly at a final line that has no newline; any other bad line is
-/// corruption.
+/// Read complete transactions from `from` on, checking numbering, chaining
+/// and schema, and return the position after the last complete one. Events
+/// reach `each` only once their whole transaction has been read. Stops
+/// quietly at a final line that has no newline or a transaction that never
+/// finished; any other bad line is corruption.
 pub fn read_from(
     path: &Path,
     from: Position,
@@ -175,6 +182,10 @@ pub fn read_from(
         .seek(SeekFrom::Start(from.offset))
         .map_err(StoreError::io("seek journal"))?;
     let mut pos = from;
+    // The end of the last complete transaction, and the events of the one
+    // being read.
+    let mut committed = from;
+    let mut pending: Vec<Entry> = Vec::new();
     let mut line = Vec::new();
     loop {
         line.clear();
@@ -182,7 +193,7 @@ pub fn read_from(
             .read_until(b'\n', &mut line)
             .map_err(StoreError::io("read journal"))?;
         if n == 0 || line.last() != Some(&b'\n') {
-            return Ok(pos); // end, or a torn final line
+            return Ok(committed); // end, or a torn final line
         }
         line.pop();
         let lineno = pos.seq + 1;
@@ -202,7 +213,7 @@ pub fn read_from(
                 std::io::Read::read_to_end(&mut reader, &mut rest)
                     .map_err(StoreError::io("read journal"))?;
                 if rest.is_empty() {
-                    return Ok(pos);
+                    return Ok(committed);
                 }
                 return Err(err);
             }
@@ -232,10 +243,17 @@ pub fn read_from(
             offset: pos.offset + line.len() as u64 + 1,
             hash,
         };
-        each(Entry {
+        let more = ev.more;
+        pending.push(Entry {
             event: ev,
             after: pos,
-        })?;
+        });
+        if !more {
+            for entry in pending.drain(..) {
+                each(entry)?;
+            }
+            committed = pos;
+        }
     }
 }
 
@@ -322,6 +340,71 @@ mod tests {
             .expect("append after repair");
         let (_, found) = open(&p, Position::START).expect("reopen");
         assert_eq!(found.len(), 2);
+    }
+
+    #[test]
+    fn a_transaction_cut_after_whole_lines_is_cut_back_entirely() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("events.jsonl");
+        let (mut j, _) = open(&p, Position::START).expect("open");
+        j.append("t", Utc::now(), vec![event(1)]).expect("append");
+        let good = j.end();
+        j.append("t", Utc::now(), vec![event(2), event(3), event(4)])
+            .expect("append");
+        drop(j);
+        // A kill mid-write can leave whole lines of a transaction behind:
+        // keep the first two of its three lines.
+        let text = fs::read(&p).expect("read");
+        let lines: Vec<usize> = (0..text.len()).filter(|&i| text[i] == b'\n').collect();
+        assert_eq!(lines.len(), 4);
+        fs::write(&p, &text[..=lines[2]]).expect("cut");
+        let mut seen = Vec::new();
+        let end = read_from(&p, Position::START, |e| {
+            seen.push(e.event.seq);
+            Ok(())
+        })
+        .expect("read");
+        assert_eq!(seen, vec![1], "no event of the unfinished transaction");
+        assert_eq!(end, good);
+        let (mut j, found) = open(&p, Position::START).expect("reopen");
+        assert_eq!(found.len(), 1);
+        assert_eq!(len(&p).expect("len"), good.offset, "cut back on open");
+        j.append("t", Utc::now(), vec![event(5), event(6)])
+            .expect("append after repair");
+        let (_, found) = open(&p, Position::START).expect("reopen");
+        let seqs: Vec<u64> = found.iter().map(|e| e.event.seq).collect();
+        assert_eq!(seqs, vec![1, 2, 3]);
+        assert!(found[1].event.more && !found[2].event.more);
+    }
+
+    #[test]
+    fn lines_written_before_transactions_were_marked_each_stand_alone() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("events.jsonl");
+        let (mut j, _) = open(&p, Position::START).expect("open");
+        j.append("t", Utc::now(), vec![event(1), event(2)])
+            .expect("append");
+        drop(j);
+        // An older journal has no `more` key on any line; rewrite the chain
+        // the way an older build wrote it.
+        let text = fs::read_to_string(&p).expect("read");
+        let mut prev = GENESIS;
+        let mut old = String::new();
+        for line in text.lines() {
+            let mut ev: AuditEvent = serde_json::from_str(line).expect("parse");
+            ev.prev = prev;
+            ev.more = false;
+            let l = serde_json::to_string(&ev).expect("json");
+            assert!(!l.contains("\"more\""));
+            prev = Sha256::of(l.as_bytes());
+            old.push_str(&l);
+            old.push('\n');
+        }
+        fs::write(&p, &old).expect("write old");
+        // Cut the second line short: the first still stands.
+        fs::write(&p, &old[..old.len() - 5]).expect("cut");
+        let (_, found) = open(&p, Position::START).expect("reopen");
+        assert_eq!(found.len(), 1);
     }
 
     #[test]
