@@ -260,7 +260,8 @@ fn list_files(root: &Path) -> Result<Vec<String>> {
 /// (`metadata/`, by `metadata/make.py` with ExifTool; `vpdq/`, by
 /// `vpdq/make_fixtures.sh` with ffmpeg and the reference vPDQ;
 /// `keyframes/` and `local-features/`, by their `make.py` from
-/// scikit-image's photos).
+/// scikit-image's photos; `sources/` and `incidents/`, by their `make.py`
+/// or by hand, with expectations beside them).
 fn is_oracle_output(rel: &str) -> bool {
     (rel.starts_with("expected-") && rel.ends_with(".csv") && !rel.contains('/'))
         || rel.starts_with("metadata/")
@@ -268,4 +269,5 @@ fn is_oracle_output(rel: &str) -> bool {
         || rel.starts_with("keyframes/")
         || rel.starts_with("local-features/")
         || rel.starts_with("sources/")
+        || rel.starts_with("incidents/")
 }

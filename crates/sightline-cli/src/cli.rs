@@ -44,6 +44,184 @@ pub enum Command {
     Metadata(MetadataArgs),
     /// Write a stored video's keyframes (one per shot, plus first and last), thumbnails and contact sheet to a folder, making them if the video has none
     Keyframes(KeyframesArgs),
+    /// The incident registry: import, list, show, export, add, edit; proposals from evidence that fits no incident
+    Incidents(IncidentsArgs),
+    /// Ranked candidate incidents for evidence items, each score explained, with flags (recycled footage, no post time)
+    Candidates(CandidatesArgs),
+    /// Record an analyst's decision that an item does or does not show an incident
+    Decide(DecideArgs),
+    /// Place names: find them in a text, or import a GeoNames dump for places beyond the built-in table
+    Gazetteer(GazetteerArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct IncidentsArgs {
+    #[command(subcommand)]
+    pub command: IncidentsCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IncidentsCommand {
+    /// Import incidents from ACLED-column CSV or GeoJSON; bad rows are reported by row and the rest imports; existing ids are updated
+    Import {
+        #[arg(required = true, value_name = "FILE.csv|FILE.geojson")]
+        files: Vec<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List incidents
+    Ls {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one incident and the items whose best candidate it is
+    Show {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write the registry as ACLED-column CSV (default) or GeoJSON
+    Export {
+        #[arg(long, value_enum, default_value_t = ExportFormat::Csv)]
+        format: ExportFormat,
+        /// Write here instead of stdout
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Add an incident
+    Add(IncidentFields),
+    /// Change fields of an incident (only the ones given)
+    Edit(IncidentFields),
+    /// Clusters of evidence that fit no incident but are dense in time and place
+    Proposals {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create an incident from a proposal
+    Accept {
+        /// The proposal's id (from `incidents proposals`)
+        proposal: String,
+        /// The new incident's event_id_cnty
+        #[arg(long)]
+        id: String,
+        #[arg(long, env = "SIGHTLINE_ANALYST")]
+        analyst: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    Csv,
+    Geojson,
+    Json,
+}
+
+/// An incident's fields on the command line (ACLED column names).
+#[derive(Debug, Args)]
+pub struct IncidentFields {
+    /// event_id_cnty
+    pub id: String,
+    /// YYYY-MM-DD, or ACLED's "26 August 2021"
+    #[arg(long)]
+    pub date: Option<String>,
+    #[arg(long)]
+    pub latitude: Option<f64>,
+    #[arg(long)]
+    pub longitude: Option<f64>,
+    #[arg(long)]
+    pub location: Option<String>,
+    #[arg(long)]
+    pub country: Option<String>,
+    #[arg(long)]
+    pub admin1: Option<String>,
+    #[arg(long)]
+    pub admin2: Option<String>,
+    #[arg(long)]
+    pub event_type: Option<String>,
+    #[arg(long)]
+    pub sub_event_type: Option<String>,
+    #[arg(long)]
+    pub actor1: Option<String>,
+    /// 1 day, 2 week, 3 month
+    #[arg(long)]
+    pub time_precision: Option<u8>,
+    /// 1 exact, 2 near, 3 region
+    #[arg(long)]
+    pub geo_precision: Option<u8>,
+    #[arg(long)]
+    pub notes: Option<String>,
+    #[arg(long)]
+    pub fatalities: Option<u32>,
+    /// Semicolon-separated
+    #[arg(long)]
+    pub tags: Option<String>,
+    #[arg(long, env = "SIGHTLINE_ANALYST")]
+    pub analyst: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CandidatesArgs {
+    /// Item id (sha-256 or a unique prefix); omit with --all
+    #[arg(required_unless_present = "all")]
+    pub id: Option<String>,
+    /// Every item
+    #[arg(long, conflicts_with = "id")]
+    pub all: bool,
+    /// Recompute before printing (otherwise stored assessments are used, and computed where missing)
+    #[arg(long)]
+    pub refresh: bool,
+    /// One JSON object per item per line
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DecideArgs {
+    /// Item id (sha-256 or a unique prefix)
+    pub item: String,
+    /// The incident's event_id_cnty
+    pub incident: String,
+    #[arg(long, value_enum)]
+    pub verdict: Verdict,
+    #[arg(long, default_value = "")]
+    pub note: String,
+    #[arg(long, env = "SIGHTLINE_ANALYST")]
+    pub analyst: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Verdict {
+    Confirm,
+    Reject,
+    NeedsMoreInfo,
+}
+
+#[derive(Debug, Args)]
+pub struct GazetteerArgs {
+    #[command(subcommand)]
+    pub command: GazetteerCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GazetteerCommand {
+    /// The places a text names (as the scorer reads captions)
+    Find {
+        text: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Add places from a GeoNames dump (AF.txt, cities1000.txt, allCountries.txt) to this data dir's gazetteer
+    Import {
+        #[arg(value_name = "GEONAMES.txt")]
+        file: PathBuf,
+        /// Smallest population of a town to keep (capitals, districts and neighbourhoods are kept whatever their size)
+        #[arg(long, default_value_t = 5000)]
+        min_population: u64,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -28,6 +28,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Reindex(args) => crate::similar::reindex(&open(&dir)?, args.json),
         Command::Metadata(args) => crate::metadata::metadata(args),
         Command::Keyframes(args) => crate::keyframes::keyframes(&open(&dir)?, args),
+        Command::Incidents(args) => crate::incidents::incidents(&open(&dir)?, args.command),
+        Command::Candidates(args) => crate::incidents::candidates(&open(&dir)?, args),
+        Command::Decide(args) => crate::incidents::decide(&open(&dir)?, args),
+        Command::Gazetteer(args) => crate::incidents::gazetteer_cmd(&dir, args.command),
     }
 }
 
@@ -130,6 +134,17 @@ fn run_job(
         sightline_metadata::Options::default(),
         args.c2pa_trust.as_deref(),
     )?;
+    // The pipeline's incident registry is brought up to date first, so new
+    // items are scored against it.
+    let mut registry_refused = 0;
+    if let Some(reg) = &plan.incidents {
+        registry_refused = crate::incidents::import_files(
+            &store,
+            std::slice::from_ref(reg),
+            &opts.collector,
+            &mut |_, _| Ok(()),
+        )?;
+    }
 
     let summary = if args.json {
         sightline_ingest::job::run_plan(&store, &plan, &opts, &mut Quiet)?
@@ -140,10 +155,34 @@ fn run_job(
         s
     };
 
+    // Score what this job added (and its near-duplicates) against the
+    // registry.
+    let touched: Vec<sightline_core::Sha256> = summary
+        .outcomes
+        .iter()
+        .filter_map(|o| match &o.result {
+            sightline_ingest::Outcome::Recorded {
+                recorded, sha256, ..
+            } if *recorded != sightline_store::Recorded::Duplicate => Some(*sha256),
+            _ => None,
+        })
+        .collect();
+    let candidates = if !touched.is_empty() && !store.catalog().incidents()?.is_empty() {
+        Some(sightline_incidents::refresh_items(
+            store.catalog(),
+            &crate::incidents::gazetteer(store.root())?,
+            &touched,
+        )?)
+    } else {
+        None
+    };
+
     if args.json {
         json_line(&serde_json::json!({
             "data_dir": store.root(),
             "summary": summary,
+            "candidates": candidates,
+            "registry_rows_refused": registry_refused,
         }))?;
         return Ok(ExitCode::SUCCESS);
     }
@@ -183,8 +222,22 @@ fn run_job(
             say!("  {}  [{}] {}", safe(&r.path), r.code, safe(&r.reason));
         }
     }
+    if registry_refused > 0 {
+        say!(
+            "  incident registry: {registry_refused} rows refused (see `sightline incidents import`)"
+        );
+    }
+    if let Some(c) = &candidates {
+        say!(
+            "  candidates     {:>6}  items scored: {} high, {} medium, {} flagged as recycled",
+            c.items,
+            c.high,
+            c.medium,
+            c.flagged_recycled
+        );
+    }
     say!("job {}", summary.job_id);
-    say!("next: sightline ls · sightline show <id> · sightline check");
+    say!("next: sightline ls · sightline show <id> · sightline candidates --all · sightline check");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -569,6 +622,28 @@ fn print_event(ev: &sightline_core::AuditEvent, json: bool) -> anyhow::Result<()
             derivatives.of_kind(DerivedKind::Keyframe).count(),
             derivatives.of_kind(DerivedKind::Thumbnail).count(),
             derivatives.of_kind(DerivedKind::ContactSheet).count(),
+        ),
+        Event::IncidentCreated { incident } => format!(
+            "incident {} created ({}, {})",
+            safe(&incident.id),
+            incident.event_date,
+            safe(&incident.location)
+        ),
+        Event::IncidentEdited { incident, changed } => format!(
+            "incident {} edited: {}",
+            safe(&incident.id),
+            changed.join(", ")
+        ),
+        Event::ReviewDecided { decision } => format!(
+            "decision: {} {} shows {}{}",
+            decision.verdict.as_str(),
+            decision.evidence.short(),
+            safe(&decision.incident),
+            if decision.note.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", safe(&decision.note))
+            }
         ),
     };
     say!(

@@ -4,6 +4,7 @@
 
 mod cli;
 mod cmd;
+mod incidents;
 mod keyframes;
 mod metadata;
 mod output;

@@ -499,6 +499,13 @@ pub fn reindex(store: &Store, json: bool) -> anyhow::Result<ExitCode> {
         store.catalog(),
         &mut StoreVerifier::new(store, Limits::default()),
     )?;
+    // Clusters changed: what near-duplicates lend each item changed too.
+    if !store.catalog().incidents()?.is_empty() {
+        sightline_incidents::refresh_all(
+            store.catalog(),
+            &crate::incidents::gazetteer(store.root())?,
+        )?;
+    }
     if json {
         json_line(&json!({
             "fingerprinted": added,

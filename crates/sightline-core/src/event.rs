@@ -1,7 +1,9 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::{Derivatives, EvidenceItem, Fingerprints, Metadata, Sha256, Sighting};
+use crate::{
+    Derivatives, EvidenceItem, Fingerprints, Incident, Metadata, ReviewDecision, Sha256, Sighting,
+};
 
 /// The `prev` of the first event in a journal.
 pub const GENESIS: Sha256 = Sha256([0; 32]);
@@ -57,6 +59,17 @@ pub enum Event {
         item: Sha256,
         derivatives: Box<Derivatives>,
     },
+    /// An incident entered the registry (imported, typed in, or accepted
+    /// from a proposal).
+    IncidentCreated { incident: Box<Incident> },
+    /// An incident was changed; `incident` is its new state and `changed`
+    /// names the fields that differ from the old one.
+    IncidentEdited {
+        incident: Box<Incident>,
+        changed: Vec<String>,
+    },
+    /// An analyst decided whether an item shows an incident.
+    ReviewDecided { decision: ReviewDecision },
 }
 
 impl Event {
@@ -67,6 +80,9 @@ impl Event {
             Event::FingerprintsComputed { .. } => "fingerprints_computed",
             Event::MetadataExtracted { .. } => "metadata_extracted",
             Event::DerivativesMade { .. } => "derivatives_made",
+            Event::IncidentCreated { .. } => "incident_created",
+            Event::IncidentEdited { .. } => "incident_edited",
+            Event::ReviewDecided { .. } => "review_decided",
         }
     }
 }

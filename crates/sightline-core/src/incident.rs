@@ -86,50 +86,152 @@ pub struct Fingerprints {
     pub query_frames: Vec<VideoFrameHash>,
 }
 
-/// An event that evidence may show; ACLED-compatible, `id` is `event_id_cnty`.
+/// An event that evidence may show: an attack, a blast, a clash. The fields
+/// are ACLED's columns, so a registry can go to and from ACLED exports;
+/// `id` is `event_id_cnty`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Incident {
     pub id: String,
+    /// The local date of the event.
     pub event_date: NaiveDate,
-    /// ACLED time precision: 1 day, 2 week, 3 month.
+    /// ACLED time precision: 1 the day is known, 2 the week, 3 the month.
     pub time_precision: u8,
     pub event_type: String,
     pub sub_event_type: String,
+    #[serde(default)]
+    pub actor1: String,
+    #[serde(default)]
+    pub actor2: String,
     pub country: String,
+    #[serde(default)]
+    pub admin1: String,
+    #[serde(default)]
+    pub admin2: String,
+    #[serde(default)]
+    pub admin3: String,
     pub location: String,
     pub latitude: f64,
     pub longitude: f64,
-    /// ACLED geo precision: 1 exact place, 2 near, 3 region.
+    /// ACLED geo precision: 1 the exact place, 2 near it (a part of a city,
+    /// a town nearby), 3 the region (province or district).
     pub geo_precision: u8,
     #[serde(default)]
+    pub source: String,
+    #[serde(default)]
     pub notes: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fatalities: Option<u32>,
     #[serde(default)]
     pub tags: Vec<String>,
 }
 
-/// The state of a link between an evidence item and an incident.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+impl Incident {
+    /// What is wrong with this incident as a record, one message per field;
+    /// empty when it is sound.
+    pub fn problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if !valid_incident_id(&self.id) {
+            out.push(format!(
+                "event_id_cnty {:?} must be 1 to 64 letters, digits, '-', '_' or '.'",
+                self.id
+            ));
+        }
+        if !(1..=3).contains(&self.time_precision) {
+            out.push(format!(
+                "time_precision {} must be 1 (day), 2 (week) or 3 (month)",
+                self.time_precision
+            ));
+        }
+        if !(1..=3).contains(&self.geo_precision) {
+            out.push(format!(
+                "geo_precision {} must be 1 (exact), 2 (near) or 3 (region)",
+                self.geo_precision
+            ));
+        }
+        if !self.latitude.is_finite() || !(-90.0..=90.0).contains(&self.latitude) {
+            out.push(format!(
+                "latitude {} is not between -90 and 90",
+                self.latitude
+            ));
+        }
+        if !self.longitude.is_finite() || !(-180.0..=180.0).contains(&self.longitude) {
+            out.push(format!(
+                "longitude {} is not between -180 and 180",
+                self.longitude
+            ));
+        }
+        if self.latitude == 0.0 && self.longitude == 0.0 {
+            out.push("latitude and longitude are both 0 (null island): a missing place".into());
+        }
+        out
+    }
+}
+
+/// Incident ids appear in file names, URLs and CSV cells.
+pub fn valid_incident_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+/// How sure the machine is that an item shows an incident.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum AttachmentStatus {
-    /// Proposed by the machine, not yet looked at.
-    Candidate,
-    /// An analyst confirmed it.
-    Confirmed,
-    /// An analyst rejected it.
-    Rejected,
+pub enum Band {
+    Low,
+    Medium,
+    High,
 }
 
-/// Evidence item ↔ incident, with the machine's score.
+impl Band {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Band::Low => "low",
+            Band::Medium => "medium",
+            Band::High => "high",
+        }
+    }
+}
+
+/// One incident an item may show, with the machine's score and why.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Attachment {
-    pub evidence: Sha256,
+pub struct Candidate {
     pub incident: String,
-    pub status: AttachmentStatus,
-    /// Calibrated 0..=1.
+    /// Probability that the item shows this incident, 0..=1.
     pub score: f32,
+    pub band: Band,
+    /// One line per factor (time, place, text, cluster).
+    pub why: Vec<String>,
+    /// An analyst's decision on this pairing, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided: Option<ReviewVerdict>,
 }
 
-/// What an analyst decided.
+/// Something an analyst must see about an item before trusting any
+/// candidate: recycled footage, a camera clock that disagrees, no time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AssessmentFlag {
+    /// Stable: `recycled-footage`, `capture-predates-post`, `no-post-time`,
+    /// `ambiguous-time-zone`, `decided`.
+    pub code: String,
+    pub message: String,
+}
+
+/// The machine's view of which incidents an item shows. Derived data: it
+/// is recomputed whenever incidents, clusters or decisions change, and is
+/// not part of the audit trail.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Assessment {
+    pub item: Sha256,
+    /// Best first; at most a handful.
+    pub candidates: Vec<Candidate>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub flags: Vec<AssessmentFlag>,
+    pub computed_at: DateTime<Utc>,
+}
+
+/// What an analyst decided about an item and an incident.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ReviewVerdict {
@@ -138,7 +240,18 @@ pub enum ReviewVerdict {
     NeedsMoreInfo,
 }
 
-/// One analyst decision on one attachment.
+impl ReviewVerdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReviewVerdict::Confirm => "confirm",
+            ReviewVerdict::Reject => "reject",
+            ReviewVerdict::NeedsMoreInfo => "needs_more_info",
+        }
+    }
+}
+
+/// One analyst decision on one item–incident pairing. The latest decision
+/// on a pairing is the one that counts; earlier ones stay in the journal.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReviewDecision {
     pub evidence: Sha256,

@@ -9,8 +9,8 @@
 //!
 //! Later stages hang their results off the same identifiers:
 //! [`Fingerprints`], [`Metadata`], [`Derivatives`] (keyframes and the like,
-//! kept beside the original), [`Incident`], [`Attachment`] and
-//! [`ReviewDecision`].
+//! kept beside the original), [`Incident`], the machine's [`Assessment`]
+//! of which incidents an item shows, and the analyst's [`ReviewDecision`].
 //!
 //! Serialized forms are stable: field names are part of the on-disk journal
 //! format, versioned by [`SCHEMA_VERSION`].
@@ -28,8 +28,8 @@ pub use derived::{Derivative, Derivatives, DerivedKind};
 pub use event::{AuditEvent, Event, GENESIS};
 pub use hash::{ParseHashError, Sha256, Sha256Hasher};
 pub use incident::{
-    Attachment, AttachmentStatus, Fingerprints, Incident, PdqFingerprint, RegionFingerprint,
-    ReviewDecision, ReviewVerdict, VideoFrameHash,
+    Assessment, AssessmentFlag, Band, Candidate, Fingerprints, Incident, PdqFingerprint,
+    RegionFingerprint, ReviewDecision, ReviewVerdict, VideoFrameHash, valid_incident_id,
 };
 pub use item::EvidenceItem;
 pub use media::MediaKind;

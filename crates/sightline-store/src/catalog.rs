@@ -3,8 +3,8 @@
 use std::fmt;
 
 use sightline_core::{
-    AuditEvent, Derivative, Derivatives, EvidenceItem, Fingerprints, Metadata, OriginKey, Sha256,
-    Sighting, SightingId,
+    Assessment, AuditEvent, Derivative, Derivatives, EvidenceItem, Fingerprints, Incident,
+    Metadata, OriginKey, ReviewDecision, Sha256, Sighting, SightingId,
 };
 
 use crate::error::Result;
@@ -50,6 +50,17 @@ pub struct PdqEntry {
     pub quality: u8,
     /// The region's kind (`RegionFingerprint::kind`); empty for slot 0.
     pub kind: String,
+}
+
+/// What saving an incident did.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case", tag = "result", content = "changed")]
+pub enum IncidentSaved {
+    Created,
+    /// The fields that changed.
+    Edited(Vec<String>),
+    /// Identical to what was stored: no event written.
+    Unchanged,
 }
 
 /// A group of items that are near-duplicates of each other.
@@ -136,6 +147,23 @@ pub trait Catalog: Send + Sync + fmt::Debug {
     fn pending_clusters(&self) -> Result<Vec<Sha256>>;
     /// Forget every cluster (before recomputing them).
     fn clear_clusters(&self) -> Result<()>;
+    /// Create or replace an incident (by `id`), journaling
+    /// `IncidentCreated` or `IncidentEdited`; nothing when unchanged. The
+    /// incident must be sound (`Incident::problems` empty).
+    fn put_incident(&self, incident: Incident, actor: &str) -> Result<IncidentSaved>;
+    fn incident(&self, id: &str) -> Result<Option<Incident>>;
+    /// Every incident, ordered by id.
+    fn incidents(&self) -> Result<Vec<Incident>>;
+    /// Journal an analyst's decision; the item and incident must exist.
+    fn decide(&self, decision: ReviewDecision) -> Result<()>;
+    /// The latest decision on each incident for an item.
+    fn decisions_of(&self, item: &Sha256) -> Result<Vec<ReviewDecision>>;
+    /// The latest decision on every decided item–incident pairing.
+    fn decisions(&self) -> Result<Vec<ReviewDecision>>;
+    /// Store the machine's assessment of an item, replacing the last one.
+    /// Derived data, like clusters: not journaled.
+    fn put_assessment(&self, assessment: &Assessment) -> Result<()>;
+    fn assessment(&self, item: &Sha256) -> Result<Option<Assessment>>;
     /// The audit trail, oldest first, with its chain verified as it is read.
     fn history(&self, each: &mut dyn FnMut(&AuditEvent) -> Result<()>) -> Result<()>;
     /// Make everything recorded so far durable in the catalog's own files

@@ -37,6 +37,9 @@ pub struct CheckReport {
     pub sightings: u64,
     /// Derived files (keyframes, thumbnails, contact sheets).
     pub derived: u64,
+    pub incidents: u64,
+    /// Item–incident pairings an analyst has decided.
+    pub decisions: u64,
     pub events: u64,
     pub problems: Vec<Problem>,
 }
@@ -203,6 +206,8 @@ pub(crate) fn run(
     let (mut preserved, mut recorded, mut fingerprinted) = (0u64, 0u64, 0u64);
     let mut seen_sightings = HashSet::new();
     let mut duplicate_sightings = 0u64;
+    let mut incidents = std::collections::BTreeSet::new();
+    let mut decided = std::collections::BTreeSet::new();
     let history = catalog.history(&mut |ev| {
         report.events += 1;
         match &ev.event {
@@ -215,6 +220,12 @@ pub(crate) fn run(
             }
             Event::FingerprintsComputed { .. } => fingerprinted += 1,
             Event::MetadataExtracted { .. } | Event::DerivativesMade { .. } => {}
+            Event::IncidentCreated { incident } | Event::IncidentEdited { incident, .. } => {
+                incidents.insert(incident.id.clone());
+            }
+            Event::ReviewDecided { decision } => {
+                decided.insert((decision.evidence, decision.incident.clone()));
+            }
         }
         Ok(())
     });
@@ -235,6 +246,22 @@ pub(crate) fn run(
             format!(
                 "history has {preserved} items and {recorded} sightings; catalog has {} and {sightings}",
                 report.items
+            ),
+        );
+    }
+
+    report.incidents = catalog.incidents()?.len() as u64;
+    report.decisions = catalog.decisions()?.len() as u64;
+    if incidents.len() as u64 != report.incidents || decided.len() as u64 != report.decisions {
+        report.push(
+            Severity::Error,
+            "history-mismatch",
+            format!(
+                "history has {} incidents and {} decided pairings; catalog has {} and {}",
+                incidents.len(),
+                decided.len(),
+                report.incidents,
+                report.decisions
             ),
         );
     }

@@ -6,11 +6,12 @@ use std::io::{Read, Write};
 
 use chrono::{DateTime, TimeZone, Utc};
 use sightline_core::{
-    EvidenceItem, Fingerprints, MediaKind, PdqFingerprint, RegionFingerprint, Sha256, Sighting,
+    Assessment, Band, Candidate, Event, EvidenceItem, Fingerprints, Incident, MediaKind,
+    PdqFingerprint, RegionFingerprint, ReviewDecision, ReviewVerdict, Sha256, Sighting,
     SightingKey, Source, SourceKind, Tool,
 };
 
-use crate::{PdqEntry, Record, Recorded, Store};
+use crate::{IncidentSaved, PdqEntry, Record, Recorded, Store};
 
 /// Run every contract check, each on a fresh store from `fresh`.
 pub fn run_all(fresh: &dyn Fn() -> Store) {
@@ -26,6 +27,32 @@ pub fn run_all(fresh: &dyn Fn() -> Store) {
     metadata_is_recorded_once(&fresh());
     derivatives_are_recorded_once_and_checked(&fresh());
     clusters_merge_and_clear(&fresh());
+    incidents_and_decisions_are_journaled(&fresh());
+}
+
+/// A sound incident with the given id and date (`YYYY-MM-DD`).
+pub fn sample_incident(id: &str, date: &str) -> Incident {
+    Incident {
+        id: id.into(),
+        event_date: date.parse().expect("date"),
+        time_precision: 1,
+        event_type: "Explosions/Remote violence".into(),
+        sub_event_type: "Suicide bomb".into(),
+        actor1: "Islamic State (Afghanistan)".into(),
+        actor2: String::new(),
+        country: "Afghanistan".into(),
+        admin1: "Kabul".into(),
+        admin2: "Kabul".into(),
+        admin3: String::new(),
+        location: "Kabul".into(),
+        latitude: 34.5,
+        longitude: 69.2,
+        geo_precision: 1,
+        source: String::new(),
+        notes: String::new(),
+        fatalities: None,
+        tags: vec!["isis-k".into()],
+    }
 }
 
 /// Fingerprints whose PDQ hash is `byte` repeated, with one region.
@@ -541,4 +568,118 @@ pub fn clusters_merge_and_clear(store: &Store) {
     c.clear_clusters().expect("clear");
     assert!(c.clusters().expect("clusters").is_empty());
     assert_eq!(c.cluster_of(&a).expect("of"), None);
+}
+
+pub fn incidents_and_decisions_are_journaled(store: &Store) {
+    let c = store.catalog();
+    let a = sample_incident("AFG-20210826-abbey-gate", "2021-08-26");
+    assert_eq!(
+        c.put_incident(a.clone(), "ana").expect("create"),
+        IncidentSaved::Created
+    );
+    assert_eq!(
+        c.put_incident(a.clone(), "ana").expect("again"),
+        IncidentSaved::Unchanged,
+        "saving the same incident twice writes nothing"
+    );
+    let mut edited = a.clone();
+    edited.fatalities = Some(183);
+    edited.notes = "gate".into();
+    assert_eq!(
+        c.put_incident(edited.clone(), "ben").expect("edit"),
+        IncidentSaved::Edited(vec!["fatalities".into(), "notes".into()])
+    );
+    assert_eq!(c.incident(&a.id).expect("get"), Some(edited.clone()));
+    let mut bad = sample_incident("AFG-bad", "2021-08-26");
+    bad.latitude = 123.0;
+    let err = c
+        .put_incident(bad, "ana")
+        .expect_err("impossible coordinates");
+    assert!(err.to_string().contains("latitude 123"), "{err}");
+    c.put_incident(sample_incident("AFG-20211008-kunduz", "2021-10-08"), "ana")
+        .expect("second");
+    let ids: Vec<String> = c
+        .incidents()
+        .expect("list")
+        .into_iter()
+        .map(|i| i.id)
+        .collect();
+    assert_eq!(ids, vec!["AFG-20210826-abbey-gate", "AFG-20211008-kunduz"]);
+
+    // Decisions need an item and an incident; the latest one counts.
+    let rec = sample(b"decided", "/d", 1);
+    let sha = rec.item.sha256;
+    let decision = |verdict, at| ReviewDecision {
+        evidence: sha,
+        incident: a.id.clone(),
+        verdict,
+        analyst: "ana".into(),
+        note: String::new(),
+        at: Utc.timestamp_opt(at, 0).single().expect("time"),
+    };
+    assert!(
+        c.decide(decision(ReviewVerdict::Confirm, 10)).is_err(),
+        "no item yet"
+    );
+    c.record(rec).expect("record");
+    let mut nowhere = decision(ReviewVerdict::Confirm, 10);
+    nowhere.incident = "AFG-none".into();
+    assert!(c.decide(nowhere).is_err(), "no such incident");
+    c.decide(decision(ReviewVerdict::Confirm, 10))
+        .expect("confirm");
+    c.decide(decision(ReviewVerdict::Reject, 20))
+        .expect("reject");
+    let now = c.decisions_of(&sha).expect("decisions");
+    assert_eq!(now.len(), 1);
+    assert_eq!(now[0].verdict, ReviewVerdict::Reject);
+    assert_eq!(c.decisions().expect("all").len(), 1);
+
+    let mut kinds = Vec::new();
+    c.history(&mut |e| {
+        kinds.push(e.event.name());
+        Ok(())
+    })
+    .expect("history");
+    let registry: Vec<&str> = kinds
+        .into_iter()
+        .filter(|k| k.starts_with("incident") || k.starts_with("review"))
+        .collect();
+    assert_eq!(
+        registry,
+        vec![
+            "incident_created",
+            "incident_edited",
+            "incident_created",
+            "review_decided",
+            "review_decided"
+        ]
+    );
+    let mut last_edit = None;
+    c.history(&mut |e| {
+        if let Event::IncidentEdited { changed, .. } = &e.event {
+            last_edit = Some(changed.clone());
+        }
+        Ok(())
+    })
+    .expect("history");
+    assert_eq!(last_edit, Some(vec!["fatalities".into(), "notes".into()]));
+
+    // Assessments are derived: stored and replaced, not journaled.
+    let before = c.counts().expect("counts").events;
+    let assessment = |score| Assessment {
+        item: sha,
+        candidates: vec![Candidate {
+            incident: a.id.clone(),
+            score,
+            band: Band::High,
+            why: vec!["posted 3 h after the event".into()],
+            decided: None,
+        }],
+        flags: Vec::new(),
+        computed_at: Utc.timestamp_opt(30, 0).single().expect("time"),
+    };
+    c.put_assessment(&assessment(0.9)).expect("assess");
+    c.put_assessment(&assessment(0.8)).expect("reassess");
+    assert_eq!(c.assessment(&sha).expect("get"), Some(assessment(0.8)));
+    assert_eq!(c.counts().expect("counts").events, before);
 }

@@ -32,7 +32,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use blob::{BlobStore, FsBlobStore, StagedBlob, Stager};
-pub use catalog::{Catalog, Cluster, Counts, PdqEntry, Record, Recorded};
+pub use catalog::{Catalog, Cluster, Counts, IncidentSaved, PdqEntry, Record, Recorded};
 pub use check::{CheckReport, Problem, Severity};
 pub use error::{Result, StoreError};
 pub use sled_catalog::SledCatalog;

@@ -16,13 +16,13 @@ use std::sync::Mutex;
 
 use chrono::Utc;
 use sightline_core::{
-    AuditEvent, Derivative, Derivatives, Event, EvidenceItem, Fingerprints, Metadata, OriginKey,
-    Sha256, Sighting, SightingId,
+    Assessment, AuditEvent, Derivative, Derivatives, Event, EvidenceItem, Fingerprints, Incident,
+    Metadata, OriginKey, ReviewDecision, Sha256, Sighting, SightingId,
 };
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
 
-use crate::catalog::{Catalog, Cluster, Counts, PdqEntry, Record, Recorded};
+use crate::catalog::{Catalog, Cluster, Counts, IncidentSaved, PdqEntry, Record, Recorded};
 use crate::error::{Result, StoreError};
 use crate::journal::{self, Entry, Journal, Position};
 
@@ -62,6 +62,12 @@ struct Trees {
     pdq: sled::Tree,
     /// `journal_position` → `Position` JSON; `next_cluster` → u64 BE
     meta: sled::Tree,
+    /// The incident registry and analysts' decisions:
+    /// `i` ‖ 0 ‖ incident id → `Incident` JSON;
+    /// `d` ‖ 0 ‖ item sha256 ‖ incident id → the latest `ReviewDecision` JSON
+    registry: sled::Tree,
+    /// Derived, not journaled: item sha256 → `Assessment` JSON
+    assessments: sled::Tree,
     /// Derived from fingerprints, not from the journal:
     /// item sha256 → cluster id (u64 BE)
     cluster_of: sled::Tree,
@@ -97,6 +103,8 @@ impl SledCatalog {
             derived: tree("derived")?,
             pdq: tree("pdq")?,
             meta: tree("meta")?,
+            registry: tree("registry")?,
+            assessments: tree("assessments")?,
             cluster_of: tree("cluster_of")?,
             cluster_members: tree("cluster_members")?,
             pending_cluster: tree("pending_cluster")?,
@@ -199,6 +207,7 @@ impl Trees {
             &self.metadata,
             &self.derived,
             &self.origins,
+            &self.registry,
         )
             .transaction(
                 |(
@@ -212,6 +221,7 @@ impl Trees {
                     metadata,
                     derived,
                     origins,
+                    registry,
                 )| {
                     let views = Views {
                         items,
@@ -223,6 +233,7 @@ impl Trees {
                         pending,
                         metadata,
                         derived,
+                        registry,
                     };
                     for e in &encoded {
                         e.apply(&views)?;
@@ -271,6 +282,37 @@ struct Views<'a> {
     pending: &'a TransactionalTree,
     metadata: &'a TransactionalTree,
     derived: &'a TransactionalTree,
+    registry: &'a TransactionalTree,
+}
+
+fn incident_key(id: &str) -> Vec<u8> {
+    let mut k = b"i\0".to_vec();
+    k.extend_from_slice(id.as_bytes());
+    k
+}
+
+fn decision_key(item: &Sha256, incident: &str) -> Vec<u8> {
+    let mut k = b"d\0".to_vec();
+    k.extend_from_slice(&item.0);
+    k.extend_from_slice(incident.as_bytes());
+    k
+}
+
+/// The fields of two incidents that differ, by their serialized names.
+fn changed_fields(old: &Incident, new: &Incident) -> Result<Vec<String>> {
+    let (serde_json::Value::Object(a), serde_json::Value::Object(b)) =
+        (serde_json::to_value(old)?, serde_json::to_value(new)?)
+    else {
+        return Ok(Vec::new());
+    };
+    let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    Ok(keys
+        .into_iter()
+        .filter(|k| a.get(*k) != b.get(*k))
+        .cloned()
+        .collect())
 }
 
 fn pdq_key(item: &Sha256, slot: u8) -> [u8; 33] {
@@ -328,6 +370,12 @@ enum Encoded {
         origin: [u8; 32],
         value: Vec<u8>,
     },
+    /// An incident's new state, or an item–incident pairing's latest
+    /// decision: the last one written stands.
+    Registry {
+        key: Vec<u8>,
+        value: Vec<u8>,
+    },
 }
 
 impl Encoded {
@@ -355,6 +403,16 @@ impl Encoded {
             Event::DerivativesMade { item, derivatives } => Encoded::Derived {
                 item: item.0,
                 value: serde_json::to_vec(derivatives)?,
+            },
+            Event::IncidentCreated { incident } | Event::IncidentEdited { incident, .. } => {
+                Encoded::Registry {
+                    key: incident_key(&incident.id),
+                    value: serde_json::to_vec(incident)?,
+                }
+            }
+            Event::ReviewDecided { decision } => Encoded::Registry {
+                key: decision_key(&decision.evidence, &decision.incident),
+                value: serde_json::to_vec(decision)?,
             },
         })
     }
@@ -392,6 +450,9 @@ impl Encoded {
                 if items.get(key)?.is_none() {
                     items.insert(&key[..], value.as_slice())?;
                 }
+            }
+            Encoded::Registry { key, value } => {
+                v.registry.insert(key.as_slice(), value.as_slice())?;
             }
             Encoded::Sighting {
                 id,
@@ -574,6 +635,120 @@ impl Catalog for SledCatalog {
             fingerprinted: self.trees.fingerprints.len() as u64,
             events: self.applied()?.seq,
         })
+    }
+
+    fn put_incident(&self, incident: Incident, actor: &str) -> Result<IncidentSaved> {
+        let problems = incident.problems();
+        if !problems.is_empty() {
+            return Err(StoreError::Invalid(format!(
+                "incident {}: {}",
+                incident.id,
+                problems.join("; ")
+            )));
+        }
+        let mut journal = self.writer()?;
+        let old: Option<Incident> =
+            Self::get_json(&self.trees.registry, &incident_key(&incident.id))?;
+        let (event, saved) = match old {
+            None => (
+                Event::IncidentCreated {
+                    incident: Box::new(incident),
+                },
+                IncidentSaved::Created,
+            ),
+            Some(old) => {
+                let changed = changed_fields(&old, &incident)?;
+                if changed.is_empty() {
+                    return Ok(IncidentSaved::Unchanged);
+                }
+                (
+                    Event::IncidentEdited {
+                        incident: Box::new(incident),
+                        changed: changed.clone(),
+                    },
+                    IncidentSaved::Edited(changed),
+                )
+            }
+        };
+        let entries = journal.append(actor, Utc::now(), vec![event])?;
+        self.trees.apply(&entries)?;
+        Ok(saved)
+    }
+
+    fn incident(&self, id: &str) -> Result<Option<Incident>> {
+        Self::get_json(&self.trees.registry, &incident_key(id))
+    }
+
+    fn incidents(&self) -> Result<Vec<Incident>> {
+        let mut out = Vec::new();
+        for kv in self.trees.registry.scan_prefix(b"i\0") {
+            let (_, v) = kv.map_err(db_err)?;
+            out.push(serde_json::from_slice(&v)?);
+        }
+        Ok(out)
+    }
+
+    fn decide(&self, decision: ReviewDecision) -> Result<()> {
+        let mut journal = self.writer()?;
+        if !self
+            .trees
+            .items
+            .contains_key(decision.evidence.0)
+            .map_err(db_err)?
+        {
+            return Err(StoreError::Invalid(format!(
+                "no item {} to decide on",
+                decision.evidence
+            )));
+        }
+        if !self
+            .trees
+            .registry
+            .contains_key(incident_key(&decision.incident))
+            .map_err(db_err)?
+        {
+            return Err(StoreError::Invalid(format!(
+                "no incident {}",
+                decision.incident
+            )));
+        }
+        let actor = decision.analyst.clone();
+        let entries =
+            journal.append(&actor, Utc::now(), vec![Event::ReviewDecided { decision }])?;
+        self.trees.apply(&entries)?;
+        Ok(())
+    }
+
+    fn decisions_of(&self, item: &Sha256) -> Result<Vec<ReviewDecision>> {
+        let mut prefix = b"d\0".to_vec();
+        prefix.extend_from_slice(&item.0);
+        let mut out = Vec::new();
+        for kv in self.trees.registry.scan_prefix(prefix) {
+            let (_, v) = kv.map_err(db_err)?;
+            out.push(serde_json::from_slice(&v)?);
+        }
+        Ok(out)
+    }
+
+    fn decisions(&self) -> Result<Vec<ReviewDecision>> {
+        let mut out = Vec::new();
+        for kv in self.trees.registry.scan_prefix(b"d\0") {
+            let (_, v) = kv.map_err(db_err)?;
+            out.push(serde_json::from_slice(&v)?);
+        }
+        Ok(out)
+    }
+
+    fn put_assessment(&self, assessment: &Assessment) -> Result<()> {
+        self.trees
+            .assessments
+            .insert(assessment.item.0, serde_json::to_vec(assessment)?)
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    fn assessment(&self, item: &Sha256) -> Result<Option<Assessment>> {
+        Self::get_json(&self.trees.assessments, &item.0)
     }
 
     fn history(&self, each: &mut dyn FnMut(&AuditEvent) -> Result<()>) -> Result<()> {

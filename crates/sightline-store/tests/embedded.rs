@@ -60,6 +60,20 @@ fn catalog_lost_is_rebuilt_from_journal() {
                 .record(sample(&[i % 20], &format!("/f/{i}"), i.into()))
                 .expect("record");
         }
+        let incident = contract::sample_incident("AFG-1", "2021-08-26");
+        s.catalog()
+            .put_incident(incident.clone(), "ana")
+            .expect("incident");
+        s.catalog()
+            .decide(sightline_core::ReviewDecision {
+                evidence: sample(&[3], "/f/3", 3).item.sha256,
+                incident: incident.id,
+                verdict: sightline_core::ReviewVerdict::Confirm,
+                analyst: "ana".into(),
+                note: String::new(),
+                at: chrono::Utc::now(),
+            })
+            .expect("decide");
         s.catalog().counts().expect("counts")
     };
     assert_eq!((before.items, before.sightings), (20, 50));
@@ -81,6 +95,9 @@ fn catalog_lost_is_rebuilt_from_journal() {
         .map(|x| x.source.locator)
         .collect();
     assert_eq!(locs, vec!["/f/3", "/f/23", "/f/43"]);
+    // The registry and decisions come back too.
+    assert_eq!(s.catalog().incidents().expect("incidents").len(), 1);
+    assert_eq!(s.catalog().decisions_of(&sha).expect("decisions").len(), 1);
     // Where things were collected is rebuilt too (jobs resume from it).
     let again = sample(&[3], "/f/23", 23).sighting;
     assert_eq!(

@@ -1,0 +1,341 @@
+//! Gathering what the catalog knows about items into [`Evidence`], scoring
+//! it, and storing the assessments; and proposing new incidents from what
+//! fits none.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+use sightline_core::{Assessment, Incident, Metadata, ReviewDecision, Sha256, Sighting};
+use sightline_store::Catalog;
+
+use crate::IncidentError;
+use crate::dates::{PostTime, parse_post_time};
+use crate::gazetteer::{Gazetteer, PlaceKind};
+use crate::score::{Assessor, Evidence, Features, PlaceRef, Post};
+
+/// What a refresh did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Refreshed {
+    pub items: usize,
+    /// Items whose best candidate is in the high band.
+    pub high: usize,
+    pub medium: usize,
+    pub flagged_recycled: usize,
+    /// New-incident proposals from items that fit no incident.
+    pub proposals: Vec<Proposal>,
+}
+
+/// A cluster of evidence that fits no registered incident but is dense in
+/// time and place: a candidate incident for an analyst to accept.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Proposal {
+    /// Stable for the same evidence: `proposal-<date>-<place id>`.
+    pub id: String,
+    pub date: chrono::NaiveDate,
+    pub place: PlaceRef,
+    pub items: Vec<Sha256>,
+    pub authors: Vec<String>,
+    pub concepts: Vec<&'static str>,
+    pub why: String,
+}
+
+impl Proposal {
+    /// The incident accepting this proposal creates.
+    pub fn to_incident(&self, id: &str) -> Incident {
+        let (event_type, sub_event_type) = if self.concepts.contains(&"suicide") {
+            ("Explosions/Remote violence", "Suicide bomb")
+        } else if self.concepts.contains(&"explosion") {
+            (
+                "Explosions/Remote violence",
+                "Remote explosive/landmine/IED",
+            )
+        } else {
+            // Gunmen, or nothing more specific than an attack.
+            ("Violence against civilians", "Attack")
+        };
+        Incident {
+            id: id.to_string(),
+            event_date: self.date,
+            time_precision: 1,
+            event_type: event_type.into(),
+            sub_event_type: sub_event_type.into(),
+            actor1: String::new(),
+            actor2: String::new(),
+            country: String::new(),
+            admin1: String::new(),
+            admin2: String::new(),
+            admin3: String::new(),
+            location: self.place.name.clone(),
+            latitude: self.place.latitude,
+            longitude: self.place.longitude,
+            geo_precision: match self.place.kind {
+                PlaceKind::Site => 1,
+                PlaceKind::Neighbourhood | PlaceKind::City => 2,
+                _ => 3,
+            },
+            source: "Sightline proposal".into(),
+            notes: format!("Accepted from {}: {}", self.id, self.why),
+            fatalities: None,
+            tags: vec!["proposed".into()],
+        }
+    }
+}
+
+/// Everything needed to build evidence for many items at once.
+struct Snapshot {
+    sightings: HashMap<Sha256, Vec<Sighting>>,
+    members: HashMap<Sha256, Vec<Sha256>>,
+    decisions: HashMap<Sha256, Vec<ReviewDecision>>,
+}
+
+impl Snapshot {
+    fn load(catalog: &dyn Catalog) -> Result<Snapshot, IncidentError> {
+        let mut sightings: HashMap<Sha256, Vec<Sighting>> = HashMap::new();
+        for s in catalog.sightings()? {
+            let s = s?;
+            sightings.entry(s.item).or_default().push(s);
+        }
+        let mut members = HashMap::new();
+        for c in catalog.clusters()? {
+            for m in &c.members {
+                members.insert(*m, c.members.clone());
+            }
+        }
+        let mut decisions: HashMap<Sha256, Vec<ReviewDecision>> = HashMap::new();
+        for d in catalog.decisions()? {
+            decisions.entry(d.evidence).or_default().push(d);
+        }
+        Ok(Snapshot {
+            sightings,
+            members,
+            decisions,
+        })
+    }
+
+    fn evidence(&self, catalog: &dyn Catalog, item: Sha256) -> Result<Evidence, IncidentError> {
+        let posts = self
+            .sightings
+            .get(&item)
+            .map(|v| v.iter().map(post).collect())
+            .unwrap_or_default();
+        let mates: Vec<Sha256> = self
+            .members
+            .get(&item)
+            .map(|m| m.iter().filter(|x| **x != item).copied().collect())
+            .unwrap_or_default();
+        let near = mates
+            .iter()
+            .flat_map(|m| self.sightings.get(m).into_iter().flatten())
+            .map(post)
+            .collect();
+        let near_decisions = mates
+            .iter()
+            .flat_map(|m| self.decisions.get(m).into_iter().flatten())
+            .cloned()
+            .collect();
+        let metadata = catalog.metadata(&item)?;
+        Ok(Evidence {
+            item,
+            posts,
+            near,
+            gps: metadata.as_ref().and_then(trusted_gps),
+            capture: metadata.as_ref().and_then(trusted_capture),
+            decisions: self.decisions.get(&item).cloned().unwrap_or_default(),
+            near_decisions,
+        })
+    }
+}
+
+fn post(s: &Sighting) -> Post {
+    let label = match (&s.platform, &s.author) {
+        (Some(p), Some(a)) => format!("{p} {a}"),
+        (Some(p), None) => p.clone(),
+        (None, Some(a)) => a.clone(),
+        (None, None) => format!("{} {}", s.source.kind.as_str(), s.source.locator),
+    };
+    Post {
+        label: label.chars().take(80).collect(),
+        author: s.author.clone(),
+        time: s.posted_at.as_deref().and_then(parse_post_time),
+        collected_at: s.collected_at,
+        caption: s.caption.clone().unwrap_or_default(),
+    }
+}
+
+/// GPS from the file, unless the metadata flags it as impossible.
+fn trusted_gps(m: &Metadata) -> Option<(f64, f64)> {
+    if m.has_flag("gps-impossible") || m.has_flag("gps-null-island") {
+        return None;
+    }
+    m.summary
+        .gps
+        .as_ref()
+        .or_else(|| m.video.as_ref().and_then(|v| v.location.as_ref()))
+        .map(|g| (g.lat, g.lon))
+}
+
+/// The camera clock, unless an editor touched the file or the time is bad.
+fn trusted_capture(m: &Metadata) -> Option<PostTime> {
+    if m.has_flag("editing-software") || m.has_flag("time-invalid") {
+        return None;
+    }
+    let t = m.summary.taken_at.as_ref()?;
+    match t.utc {
+        Some(utc) if t.offset.is_some() => Some(PostTime {
+            utc,
+            slack: Duration::zero(),
+        }),
+        _ => parse_post_time(&t.value).map(|p| PostTime {
+            slack: p.slack.max(Duration::hours(14)),
+            ..p
+        }),
+    }
+}
+
+/// Score every item against the registry, store the assessments, and
+/// propose incidents for what fits none.
+pub fn refresh_all(
+    catalog: &dyn Catalog,
+    gazetteer: &Gazetteer,
+) -> Result<Refreshed, IncidentError> {
+    let items: Vec<Sha256> = catalog
+        .items()?
+        .map(|i| i.map(|i| i.sha256))
+        .collect::<Result<_, _>>()?;
+    refresh(catalog, gazetteer, &items, true)
+}
+
+/// Score `items` and everything clustered with them (a new item changes
+/// what its near-duplicates lean on), and store the assessments.
+pub fn refresh_items(
+    catalog: &dyn Catalog,
+    gazetteer: &Gazetteer,
+    items: &[Sha256],
+) -> Result<Refreshed, IncidentError> {
+    refresh(catalog, gazetteer, items, false)
+}
+
+fn refresh(
+    catalog: &dyn Catalog,
+    gazetteer: &Gazetteer,
+    items: &[Sha256],
+    propose_new: bool,
+) -> Result<Refreshed, IncidentError> {
+    let incidents = catalog.incidents()?;
+    let snapshot = Snapshot::load(catalog)?;
+    let assessor = Assessor::new(&incidents, gazetteer);
+    let mut todo: Vec<Sha256> = Vec::new();
+    let mut seen = HashSet::new();
+    for item in items {
+        let group = snapshot
+            .members
+            .get(item)
+            .cloned()
+            .unwrap_or_else(|| vec![*item]);
+        for m in group {
+            if seen.insert(m) {
+                todo.push(m);
+            }
+        }
+    }
+    let now = Utc::now();
+    let mut out = Refreshed::default();
+    let mut unplaced: Vec<(Sha256, Features)> = Vec::new();
+    for item in todo {
+        let evidence = snapshot.evidence(catalog, item)?;
+        let (assessment, features) = assessor.assess(&evidence, now);
+        tally(&mut out, &assessment);
+        let fits = assessment
+            .candidates
+            .first()
+            .is_some_and(|c| c.score >= 0.4);
+        if !fits {
+            unplaced.push((item, features));
+        }
+        catalog.put_assessment(&assessment)?;
+    }
+    if propose_new {
+        out.proposals = propose(&unplaced);
+    }
+    Ok(out)
+}
+
+fn tally(out: &mut Refreshed, a: &Assessment) {
+    out.items += 1;
+    match a.candidates.first().map(|c| c.band) {
+        Some(sightline_core::Band::High) => out.high += 1,
+        Some(sightline_core::Band::Medium) => out.medium += 1,
+        _ => {}
+    }
+    if a.flags.iter().any(|f| f.code == "recycled-footage") {
+        out.flagged_recycled += 1;
+    }
+}
+
+/// Items that fit no incident, speak of violence, and are dated and
+/// placed, grouped by place and a 48-hour window: three or more items from
+/// two or more authors make a proposal.
+pub fn propose(unplaced: &[(Sha256, Features)]) -> Vec<Proposal> {
+    type Dated<'a> = (Sha256, DateTime<Utc>, &'a PlaceRef, &'a Features);
+    let mut by_place: HashMap<&str, Vec<Dated<'_>>> = HashMap::new();
+    for (item, f) in unplaced {
+        if let (true, Some(t), Some(p)) = (f.violent, f.first_seen, &f.place)
+            && p.kind >= PlaceKind::City
+        {
+            by_place
+                .entry(p.id.as_str())
+                .or_default()
+                .push((*item, t, p, f));
+        }
+    }
+    let mut out = Vec::new();
+    for (_, mut group) in by_place {
+        group.sort_by_key(|u| u.1);
+        let mut start = 0;
+        while start < group.len() {
+            let t0 = group[start].1;
+            let end = group[start..]
+                .iter()
+                .position(|u| u.1 - t0 > Duration::hours(48))
+                .map_or(group.len(), |p| start + p);
+            let window = &group[start..end];
+            let mut authors: Vec<String> =
+                window.iter().flat_map(|u| u.3.authors.clone()).collect();
+            authors.sort();
+            authors.dedup();
+            if window.len() < 3 || authors.len() < 2 {
+                start += 1;
+                continue;
+            }
+            let place = window[0].2.clone();
+            let mut concepts: Vec<&'static str> =
+                window.iter().flat_map(|u| u.3.concepts.clone()).collect();
+            concepts.sort();
+            concepts.dedup();
+            let date = t0.date_naive();
+            out.push(Proposal {
+                id: format!(
+                    "proposal-{}-{}",
+                    date.format("%Y%m%d"),
+                    place.id.replace([':', ','], "-")
+                ),
+                date,
+                why: format!(
+                    "{} items from {} authors within 48 h name {} and speak of {}; no registered incident fits",
+                    window.len(),
+                    authors.len(),
+                    place.name,
+                    concepts.join(", ")
+                ),
+                place,
+                items: window.iter().map(|u| u.0).collect(),
+                authors,
+                concepts,
+            });
+            start = end;
+        }
+    }
+    out.sort_by(|a, b| a.id.cmp(&b.id));
+    out
+}
