@@ -47,6 +47,9 @@ demo() {
   done
   kill "$DEMO_SITE" 2>/dev/null || true
   echo
+  echo "==> sightline run pipelines/incidents-fixtures.toml   (labelled posts in English, Dari, Pashto, Russian, scored against the incident registry)"
+  "$bin" --data-dir "$data" run pipelines/incidents-fixtures.toml
+  echo
   echo "==> sightline ls"
   "$bin" --data-dir "$data" ls
   echo
@@ -65,6 +68,11 @@ demo() {
   echo
   echo "==> sightline similar $shot"
   "$bin" --data-dir "$data" similar "$shot"
+  local recycled
+  recycled=$("$bin" --data-dir "$data" candidates --all --json | grep -m1 recycled-footage | sed -E 's/.*"evidence":"([0-9a-f]+)".*/\1/')
+  echo
+  echo "==> sightline candidates $recycled   (an old picture re-posted as a new attack: ranked, explained, flagged)"
+  "$bin" --data-dir "$data" candidates "$recycled"
   echo
   echo "==> sightline metadata fixtures/metadata/edited.jpg   (what the file says, and what an analyst should notice)"
   "$bin" metadata fixtures/metadata/edited.jpg | grep -v '^    '
@@ -75,6 +83,8 @@ Where to look next:
   $bin --data-dir $data similar FILE  stored near-duplicates of any file
   $bin fingerprint --json FILE        PDQ (exchangeable with ThreatExchange), pHash, ...
   $bin metadata --json FILE           EXIF/XMP/container/C2PA fields with origins, and flags
+  $bin --data-dir $data candidates --all   the incident each item may show, every score explained
+  $bin --data-dir $data incidents ls      the incident registry (import/export ACLED CSV, GeoJSON)
   $bin --data-dir $data history       the audit trail
   $data/blobs/sha256/                 the preserved originals, byte for byte
   pipelines/README.md                 batch jobs: folders, manifests, URLs, Telegram, Mastodon, feeds

@@ -288,12 +288,12 @@ fn has_flag(c: &Value, code: &str) -> bool {
         .is_some_and(|f| f.iter().any(|f| f["code"] == code))
 }
 
-#[test]
-fn candidates_on_the_labelled_set_are_right_explained_and_catch_recycled_footage() {
-    let dir = inc().join("eval");
-    let data = tempfile::tempdir().expect("tempdir");
-    let by_sha = candidates_for(data.path(), &dir);
-    let set = labelled(&dir);
+/// Score a labelled set and hold it to the goals: top-1 at least 90 %, no
+/// wrong incident first in the high band, every candidate explained, and
+/// recycled footage flagged exactly on the re-posted items.
+fn meets_the_goals(data: &Path, dir: &Path) -> (BTreeMap<String, Value>, Labelled) {
+    let by_sha = candidates_for(data, dir);
+    let set = labelled(dir);
     let recycled_items: BTreeSet<&String> = set
         .labels
         .iter()
@@ -360,7 +360,20 @@ fn candidates_on_the_labelled_set_are_right_explained_and_catch_recycled_footage
         wrong_high.is_empty(),
         "wrong incident in the high band: {wrong_high:?}"
     );
-    assert!(recycled_items.len() >= 8, "the set holds recycled footage");
+    assert!(recycled_items.len() >= 5, "the set holds recycled footage");
+    (by_sha, set)
+}
+
+#[test]
+fn candidates_on_the_held_out_set_meet_the_goals() {
+    let data = tempfile::tempdir().expect("tempdir");
+    meets_the_goals(data.path(), &inc().join("holdout"));
+}
+
+#[test]
+fn candidates_on_the_labelled_set_are_right_explained_and_catch_recycled_footage() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let (by_sha, set) = meets_the_goals(data.path(), &inc().join("eval"));
 
     // The Abbey Gate picture re-posted as the Russian embassy bombing: the
     // earlier incident is ranked first, and the flag says what was claimed.

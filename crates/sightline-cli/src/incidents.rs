@@ -187,7 +187,7 @@ fn ls(store: &Store, as_json: bool) -> anyhow::Result<ExitCode> {
 }
 
 /// Items whose best candidate is `id`, best first.
-fn items_for(store: &Store, id: &str) -> anyhow::Result<Vec<(Sha256, f32, String)>> {
+fn items_for(store: &Store, id: &str) -> anyhow::Result<Vec<(Sha256, f64, String)>> {
     let mut out = Vec::new();
     for item in store.catalog().items()? {
         let item = item?;

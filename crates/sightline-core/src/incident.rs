@@ -199,7 +199,7 @@ impl Band {
 pub struct Candidate {
     pub incident: String,
     /// Probability that the item shows this incident, 0..=1.
-    pub score: f32,
+    pub score: f64,
     pub band: Band,
     /// One line per factor (time, place, text, cluster).
     pub why: Vec<String>,

@@ -23,6 +23,7 @@ mod item;
 mod media;
 mod metadata;
 mod sighting;
+mod time;
 
 pub use derived::{Derivative, Derivatives, DerivedKind};
 pub use event::{AuditEvent, Event, GENESIS};
@@ -38,6 +39,7 @@ pub use metadata::{
     MetaIssue, MetaSummary, MetaTime, Metadata, ThumbnailInfo, VideoMeta, VideoStream,
 };
 pub use sighting::{OriginKey, Sighting, SightingId, SightingKey, Source, SourceKind, Tool};
+pub use time::{PostTime, parse_post_time};
 
 /// Version of the serialized forms in this crate. Bump when a field changes
 /// meaning; readers refuse journals written by a newer schema.

@@ -191,13 +191,16 @@ pub struct Sighting {
 }
 
 impl Sighting {
-    /// When this sighting dates the media: the post time if it is a full
-    /// RFC 3339 time with an offset, else when it was collected.
+    /// When this sighting dates the media: the post time if it can be read
+    /// (see [`crate::parse_post_time`]; a time without a zone is read as
+    /// UTC, up to 14 hours off), else when it was collected.
     pub fn seen_at(&self) -> DateTime<Utc> {
-        self.posted_at
-            .as_deref()
-            .and_then(|p| DateTime::parse_from_rfc3339(p.trim()).ok())
-            .map_or(self.collected_at, |t| t.with_timezone(&Utc))
+        self.posted_time().map_or(self.collected_at, |t| t.utc)
+    }
+
+    /// The post time, read, with how far off it may be.
+    pub fn posted_time(&self) -> Option<crate::PostTime> {
+        self.posted_at.as_deref().and_then(crate::parse_post_time)
     }
 
     /// The key this sighting's id must equal.
@@ -264,6 +267,9 @@ mod tests {
             job_id: "j".into(),
             received_sha256: item,
         };
+        assert_eq!(s.seen_at().to_rfc3339(), "2024-03-22T17:15:00+00:00");
+        // Telegram-style times with a numeric offset are read too.
+        s.posted_at = Some("2024-03-22 20:15 +0300".into());
         assert_eq!(s.seen_at().to_rfc3339(), "2024-03-22T17:15:00+00:00");
         s.posted_at = Some("yesterday evening".into());
         assert_eq!(s.seen_at(), collected);

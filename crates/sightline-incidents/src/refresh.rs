@@ -157,7 +157,7 @@ fn post(s: &Sighting) -> Post {
     Post {
         label: label.chars().take(80).collect(),
         author: s.author.clone(),
-        time: s.posted_at.as_deref().and_then(parse_post_time),
+        time: s.posted_time(),
         collected_at: s.collected_at,
         caption: s.caption.clone().unwrap_or_default(),
     }

@@ -38,8 +38,8 @@ const NONE_LLR: f64 = 3.0;
 const RECYCLED_AFTER_DAYS: i64 = 7;
 /// Candidates kept per item (decided ones are always kept).
 const KEEP: usize = 5;
-const HIGH: f32 = 0.75;
-const MEDIUM: f32 = 0.40;
+const HIGH: f64 = 0.75;
+const MEDIUM: f64 = 0.40;
 
 /// One post of an item or of a near-duplicate.
 #[derive(Debug, Clone)]
@@ -183,6 +183,16 @@ impl<'g> Assessor<'g> {
         let tokens = fold(&captions.join(" \n "));
         let mentions = self.gazetteer.find_in(&tokens);
         let concepts = concepts_in(&tokens);
+        // What the same picture's other posts say of where it is: used only
+        // when the item's own posts name no place.
+        let near_mentions = if mentions.is_empty() && e.gps.is_none() {
+            let mut c: Vec<&str> = e.near.iter().map(|p| p.caption.as_str()).collect();
+            c.sort();
+            c.dedup();
+            self.gazetteer.find_in(&fold(&c.join(" \n ")))
+        } else {
+            Vec::new()
+        };
         let first = first_seen(e);
         let claim = claimed_time(e);
         // The latest post: a re-post of old footage is the one to flag.
@@ -202,7 +212,13 @@ impl<'g> Assessor<'g> {
             if let Some(c) = &e.capture {
                 factors.push(capture_factor(inc, c));
             }
-            factors.push(self.place_factor(inc, e.gps, &mentions, &tokens));
+            let mut place = self.place_factor(inc, e.gps, &mentions, &tokens);
+            if !near_mentions.is_empty()
+                && let Some(near) = self.near_place(inc, &near_mentions)
+            {
+                place = near;
+            }
+            factors.push(place);
             factors.push(text_factor(inc, &concepts));
             if let Some(f) = cluster_factor(inc, e) {
                 factors.push(f);
@@ -416,6 +432,29 @@ impl<'g> Assessor<'g> {
             llr: llr.clamp(-5.0, 6.0),
             why: format!("place: {}", why.join("; ")),
         }
+    }
+
+    /// Half the weight of the most specific fitting place a near-duplicate's
+    /// caption names; nothing against (re-posts claim other places).
+    fn near_place(&self, inc: &Prepared, mentions: &[Mention]) -> Option<Factor> {
+        let i = &inc.incident;
+        mentions
+            .iter()
+            .filter_map(|m| {
+                let p = &self.gazetteer.places()[m.place];
+                let d = distance_km(p.latitude, p.longitude, i.latitude, i.longitude);
+                (d - p.radius_km - inc.scale_km <= 0.0).then_some((p, m, d))
+            })
+            .max_by_key(|(p, ..)| p.kind)
+            .map(|(p, m, d)| Factor {
+                llr: 0.5 * kind_weight(p.kind),
+                why: format!(
+                    "place: none in this post; a near-duplicate's caption names {} ({}), {} from the event",
+                    p.name,
+                    m.words,
+                    km(d)
+                ),
+            })
     }
 
     /// The most specific place the item is at or names.
@@ -658,6 +697,10 @@ fn capture_factor(inc: &Prepared, c: &PostTime) -> Factor {
 fn text_factor(inc: &Prepared, c: &Concepts) -> Factor {
     let mut llr = 0.0;
     let mut why = Vec::new();
+    let methods = c.names(Kind::Method);
+    // A place or a building named is not yet an attack: words of violence
+    // (or how it was done) are what make a post about one.
+    let violent = c.has(Kind::Violence) || !methods.is_empty();
     let ours = c.names(Kind::Target);
     let theirs = inc.concepts.names(Kind::Target);
     let shared: Vec<&str> = ours
@@ -665,10 +708,15 @@ fn text_factor(inc: &Prepared, c: &Concepts) -> Factor {
         .filter(|t| theirs.contains(t))
         .copied()
         .collect();
-    if !shared.is_empty() {
+    if !shared.is_empty() && violent {
         llr += 2.0 + 0.4 * (shared.len() - 1) as f64;
         why.push(format!(
             "caption says {}, as the incident does",
+            shared.join(", ")
+        ));
+    } else if !shared.is_empty() {
+        why.push(format!(
+            "caption names a {} but speaks of no violence",
             shared.join(", ")
         ));
     } else if !ours.is_empty() && !theirs.is_empty() {
@@ -681,7 +729,6 @@ fn text_factor(inc: &Prepared, c: &Concepts) -> Factor {
     } else if !ours.is_empty() {
         why.push(format!("caption says {}", ours.join(", ")));
     }
-    let methods = c.names(Kind::Method);
     let their_methods = inc.concepts.names(Kind::Method);
     let shared_m: Vec<&str> = methods
         .iter()
@@ -697,14 +744,19 @@ fn text_factor(inc: &Prepared, c: &Concepts) -> Factor {
             methods.join(", ")
         ));
     }
-    // A place or a building named is not yet an attack: words of violence
-    // (or how it was done) are what make a post about one.
-    let violent = c.has(Kind::Violence) || !methods.is_empty();
-    if c.has(Kind::Benign) && !violent {
+    let benign = c.names(Kind::Benign);
+    if !benign.is_empty() && !violent {
         llr -= 5.0;
         why.push(format!(
             "caption speaks of ordinary life ({}), not of violence",
-            c.names(Kind::Benign).join(", ")
+            benign.join(", ")
+        ));
+    } else if !benign.is_empty() {
+        // "Exploded with joy at the wedding", or an attack on a wedding.
+        llr -= 2.5;
+        why.push(format!(
+            "but also of ordinary life ({}): an attack on it, or a figure of speech?",
+            benign.join(", ")
         ));
     } else if !violent {
         llr -= 1.5;
@@ -792,7 +844,7 @@ fn rank(
     let mut all: Vec<Candidate> = scored
         .into_iter()
         .map(|(n, llr, why)| {
-            let score = ((llr - max).exp() / z) as f32;
+            let score = (llr - max).exp() / z;
             let id = &incidents[n].incident.id;
             Candidate {
                 incident: id.clone(),
@@ -820,7 +872,7 @@ fn rank(
     out
 }
 
-fn band(score: f32) -> Band {
+fn band(score: f64) -> Band {
     if score >= HIGH {
         Band::High
     } else if score >= MEDIUM {
