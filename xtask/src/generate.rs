@@ -707,6 +707,22 @@ them (the hostile MP4s and expected.json) against the committed videos.
   QuickTime `.mov`, a VP9 `.webm`, and a 10 s compilation that contains 3 s
   of another fixture video.
 - `hostile/`: inputs a pipeline must refuse safely (and one it must accept).
+- `incidents/` (not made by xtask; expectations beside each):
+  - `registry.csv`: the incident registry of the seed reports' attacks plus
+    decoys, ACLED columns, coordinates noted with their precision;
+  - `eval/` and `holdout/`: labelled evaluation sets. Each has `make.py`
+    (its posts; the deterministic procedural pictures, the near-duplicates
+    for re-posts and the EXIF writer they share are in `makelib.py`),
+    `manifest.jsonl` (the posts), `labels.jsonl` (the incident each post
+    shows, or none, and whether it is recycled) and `decisions.jsonl`
+    (analyst confirmations applied first). `holdout/` was written
+    separately, without reading the scorer; `docs/benchmarks.md` says what
+    changed after its first run;
+  - `bad/`: a registry with every kind of bad row and `expected.json`;
+  - `proposal/`: posts about an unregistered blast, and what proposing from
+    them must give;
+  - `geonames-sample.txt`: rows in GeoNames' format for the gazetteer
+    import, with its expectation.
 
 All files are synthetic and made by the Sightline project; they may be used
 under the project's licence (Apache-2.0).

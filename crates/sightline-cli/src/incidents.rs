@@ -286,28 +286,13 @@ fn save(store: &Store, f: IncidentFields, create: bool) -> anyhow::Result<ExitCo
             else {
                 bail!("a new incident needs --date, --latitude, --longitude and --location");
             };
-            Incident {
-                id: f.id.clone(),
-                event_date: sightline_incidents::dates::parse_event_date(date)
-                    .map_err(anyhow::Error::msg)?,
-                time_precision: 1,
-                event_type: String::new(),
-                sub_event_type: String::new(),
-                actor1: String::new(),
-                actor2: String::new(),
-                country: String::new(),
-                admin1: String::new(),
-                admin2: String::new(),
-                admin3: String::new(),
-                location: location.clone(),
+            Incident::new(
+                f.id.clone(),
+                sightline_incidents::dates::parse_event_date(date).map_err(anyhow::Error::msg)?,
+                location.clone(),
                 latitude,
                 longitude,
-                geo_precision: 2,
-                source: String::new(),
-                notes: String::new(),
-                fatalities: None,
-                tags: Vec::new(),
-            }
+            )
         }
     };
     if let Some(d) = &f.date {

@@ -126,6 +126,39 @@ pub struct Incident {
 }
 
 impl Incident {
+    /// An incident known only by its id, date and place: the day is known
+    /// (time precision 1), the place is near the point (geo precision 2),
+    /// every other column blank.
+    pub fn new(
+        id: impl Into<String>,
+        event_date: NaiveDate,
+        location: impl Into<String>,
+        latitude: f64,
+        longitude: f64,
+    ) -> Incident {
+        Incident {
+            id: id.into(),
+            event_date,
+            time_precision: 1,
+            event_type: String::new(),
+            sub_event_type: String::new(),
+            actor1: String::new(),
+            actor2: String::new(),
+            country: String::new(),
+            admin1: String::new(),
+            admin2: String::new(),
+            admin3: String::new(),
+            location: location.into(),
+            latitude,
+            longitude,
+            geo_precision: 2,
+            source: String::new(),
+            notes: String::new(),
+            fatalities: None,
+            tags: Vec::new(),
+        }
+    }
+
     /// What is wrong with this incident as a record, one message per field;
     /// empty when it is sound.
     pub fn problems(&self) -> Vec<String> {

@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Datelike, Duration, Utc};
 use serde::Serialize;
 use sightline_core::{Assessment, Incident, Metadata, ReviewDecision, Sha256, Sighting};
 use sightline_store::Catalog;
@@ -55,20 +55,8 @@ impl Proposal {
             ("Violence against civilians", "Attack")
         };
         Incident {
-            id: id.to_string(),
-            event_date: self.date,
-            time_precision: 1,
             event_type: event_type.into(),
             sub_event_type: sub_event_type.into(),
-            actor1: String::new(),
-            actor2: String::new(),
-            country: String::new(),
-            admin1: String::new(),
-            admin2: String::new(),
-            admin3: String::new(),
-            location: self.place.name.clone(),
-            latitude: self.place.latitude,
-            longitude: self.place.longitude,
             geo_precision: match self.place.kind {
                 PlaceKind::Site => 1,
                 PlaceKind::Neighbourhood | PlaceKind::City => 2,
@@ -76,8 +64,14 @@ impl Proposal {
             },
             source: "Sightline proposal".into(),
             notes: format!("Accepted from {}: {}", self.id, self.why),
-            fatalities: None,
             tags: vec!["proposed".into()],
+            ..Incident::new(
+                id,
+                self.date,
+                self.place.name.clone(),
+                self.place.latitude,
+                self.place.longitude,
+            )
         }
     }
 }
@@ -90,6 +84,39 @@ struct Snapshot {
 }
 
 impl Snapshot {
+    /// Only what scoring `items` needs: their clusters' members, and those
+    /// items' sightings and decisions (a job's new items in a large store).
+    fn load_for(catalog: &dyn Catalog, items: &[Sha256]) -> Result<Snapshot, IncidentError> {
+        let mut snap = Snapshot {
+            sightings: HashMap::new(),
+            members: HashMap::new(),
+            decisions: HashMap::new(),
+        };
+        let mut needed: Vec<Sha256> = Vec::new();
+        for item in items {
+            if snap.members.contains_key(item) || needed.contains(item) {
+                continue;
+            }
+            match catalog.cluster_of(item)? {
+                Some(id) => {
+                    let members = catalog.cluster_members(id)?;
+                    for m in &members {
+                        snap.members.insert(*m, members.clone());
+                    }
+                    needed.extend(members);
+                }
+                None => needed.push(*item),
+            }
+        }
+        needed.sort();
+        needed.dedup();
+        for item in needed {
+            snap.sightings.insert(item, catalog.sightings_of(&item)?);
+            snap.decisions.insert(item, catalog.decisions_of(&item)?);
+        }
+        Ok(snap)
+    }
+
     fn load(catalog: &dyn Catalog) -> Result<Snapshot, IncidentError> {
         let mut sightings: HashMap<Sha256, Vec<Sighting>> = HashMap::new();
         for s in catalog.sightings()? {
@@ -175,12 +202,25 @@ fn trusted_gps(m: &Metadata) -> Option<(f64, f64)> {
         .map(|g| (g.lat, g.lon))
 }
 
-/// The camera clock, unless an editor touched the file or the time is bad.
+/// The camera clock (an image's capture time, else a video container's
+/// creation time), unless an editor touched the file or the time is bad.
 fn trusted_capture(m: &Metadata) -> Option<PostTime> {
     if m.has_flag("editing-software") || m.has_flag("time-invalid") {
         return None;
     }
-    let t = m.summary.taken_at.as_ref()?;
+    // Zeroed clocks (1904, 1970) and dates in the future say nothing.
+    let sane = |p: &PostTime| p.utc.year() >= 2000 && p.utc <= Utc::now() + Duration::days(1);
+    capture_time(m).filter(sane)
+}
+
+fn capture_time(m: &Metadata) -> Option<PostTime> {
+    let Some(t) = m.summary.taken_at.as_ref() else {
+        return m
+            .video
+            .as_ref()
+            .and_then(|v| v.creation_time.as_deref())
+            .and_then(parse_post_time);
+    };
     match t.utc {
         Some(utc) if t.offset.is_some() => Some(PostTime {
             utc,
@@ -223,7 +263,11 @@ fn refresh(
     propose_new: bool,
 ) -> Result<Refreshed, IncidentError> {
     let incidents = catalog.incidents()?;
-    let snapshot = Snapshot::load(catalog)?;
+    let snapshot = if propose_new {
+        Snapshot::load(catalog)?
+    } else {
+        Snapshot::load_for(catalog, items)?
+    };
     let assessor = Assessor::new(&incidents, gazetteer);
     let mut todo: Vec<Sha256> = Vec::new();
     let mut seen = HashSet::new();

@@ -889,25 +889,11 @@ mod tests {
 
     fn incident(id: &str, date: &str, location: &str, lat: f64, lon: f64, notes: &str) -> Incident {
         Incident {
-            id: id.into(),
-            event_date: date.parse().expect("date"),
-            time_precision: 1,
             event_type: "Explosions/Remote violence".into(),
             sub_event_type: "Suicide bomb".into(),
-            actor1: String::new(),
-            actor2: String::new(),
             country: "Afghanistan".into(),
-            admin1: "Kabul".into(),
-            admin2: String::new(),
-            admin3: String::new(),
-            location: location.into(),
-            latitude: lat,
-            longitude: lon,
-            geo_precision: 2,
-            source: String::new(),
             notes: notes.into(),
-            fatalities: None,
-            tags: Vec::new(),
+            ..Incident::new(id, date.parse().expect("date"), location, lat, lon)
         }
     }
 

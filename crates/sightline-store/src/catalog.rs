@@ -140,6 +140,8 @@ pub trait Catalog: Send + Sync + fmt::Debug {
     /// is empty and the item stays alone.
     fn link(&self, item: &Sha256, matches: &[Sha256]) -> Result<Option<u64>>;
     fn cluster_of(&self, sha: &Sha256) -> Result<Option<u64>>;
+    /// The members of one cluster, ordered by address.
+    fn cluster_members(&self, id: u64) -> Result<Vec<Sha256>>;
     /// Every cluster (two or more members), members ordered by address.
     fn clusters(&self) -> Result<Vec<Cluster>>;
     /// Items fingerprinted but not yet linked (`link` clears them); after a

@@ -33,25 +33,12 @@ pub fn run_all(fresh: &dyn Fn() -> Store) {
 /// A sound incident with the given id and date (`YYYY-MM-DD`).
 pub fn sample_incident(id: &str, date: &str) -> Incident {
     Incident {
-        id: id.into(),
-        event_date: date.parse().expect("date"),
-        time_precision: 1,
         event_type: "Explosions/Remote violence".into(),
         sub_event_type: "Suicide bomb".into(),
-        actor1: "Islamic State (Afghanistan)".into(),
-        actor2: String::new(),
         country: "Afghanistan".into(),
-        admin1: "Kabul".into(),
-        admin2: "Kabul".into(),
-        admin3: String::new(),
-        location: "Kabul".into(),
-        latitude: 34.5,
-        longitude: 69.2,
         geo_precision: 1,
-        source: String::new(),
-        notes: String::new(),
-        fatalities: None,
         tags: vec!["isis-k".into()],
+        ..Incident::new(id, date.parse().expect("date"), "Kabul", 34.5, 69.2)
     }
 }
 
@@ -562,6 +549,7 @@ pub fn clusters_merge_and_clear(store: &Store) {
     want.sort();
     assert_eq!(clusters[0].members, want);
     assert_eq!(clusters[0].id, all);
+    assert_eq!(c.cluster_members(all).expect("members"), want);
     for sha in &want {
         assert_eq!(c.cluster_of(sha).expect("of"), Some(all));
     }

@@ -954,6 +954,19 @@ impl Catalog for SledCatalog {
         Ok(out)
     }
 
+    fn cluster_members(&self, id: u64) -> Result<Vec<Sha256>> {
+        let mut out = Vec::new();
+        for kv in self.trees.cluster_members.scan_prefix(id.to_be_bytes()) {
+            let (k, _) = kv.map_err(db_err)?;
+            let sha: [u8; 32] = k
+                .get(8..)
+                .and_then(|s| s.try_into().ok())
+                .ok_or_else(|| StoreError::Database("malformed cluster row".into()))?;
+            out.push(Sha256(sha));
+        }
+        Ok(out)
+    }
+
     fn pending_clusters(&self) -> Result<Vec<Sha256>> {
         let mut out = Vec::new();
         for kv in self.trees.pending_cluster.iter() {
