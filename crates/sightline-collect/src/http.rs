@@ -12,7 +12,8 @@
 //! Redirects are followed by hand, each hop checked like the first request.
 //! Bodies stream into a [`BodySink`] under a byte cap, with connect, read
 //! and whole-attempt timeouts; transient failures are retried with capped,
-//! jittered exponential backoff.
+//! jittered exponential backoff, or after the server's Retry-After (seconds
+//! or an HTTP date).
 //!
 //! With [`FetchOptions::proxy`] set the proxy resolves and connects, so the
 //! guard can only check what the fetcher itself resolves beforehand (every
@@ -357,8 +358,28 @@ fn classify(error: &reqwest::Error) -> FetchError {
 }
 
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let value = headers.get(RETRY_AFTER)?.to_str().ok()?;
-    value.trim().parse::<u64>().ok().map(Duration::from_secs)
+    retry_after_at(headers, chrono::Utc::now())
+}
+
+/// Retry-After as seconds, or as an HTTP date (RFC 9110: IMF-fixdate, and
+/// the obsolete RFC 850 and asctime forms) turned into the wait from `now`;
+/// a date already past means no wait.
+fn retry_after_at(headers: &HeaderMap, now: chrono::DateTime<chrono::Utc>) -> Option<Duration> {
+    use chrono::{NaiveDateTime, TimeZone, Utc};
+    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = chrono::DateTime::parse_from_rfc2822(value)
+        .map(|t| t.with_timezone(&Utc))
+        .ok()
+        .or_else(|| {
+            ["%A, %d-%b-%y %H:%M:%S GMT", "%a %b %e %H:%M:%S %Y"]
+                .iter()
+                .find_map(|f| NaiveDateTime::parse_from_str(value, f).ok())
+                .map(|n| Utc.from_utc_datetime(&n))
+        })?;
+    Some((at - now).to_std().unwrap_or(Duration::ZERO))
 }
 
 fn without_fragment(url: &Url) -> Url {
@@ -741,16 +762,33 @@ mod tests {
     }
 
     #[test]
-    fn retry_after_seconds() {
+    fn retry_after_seconds_or_http_date() {
+        let now: chrono::DateTime<chrono::Utc> = "2015-10-21T07:27:30Z".parse().unwrap();
         let mut h = HeaderMap::new();
-        assert_eq!(retry_after(&h), None);
+        assert_eq!(retry_after_at(&h, now), None);
         h.insert(RETRY_AFTER, "7".parse().unwrap());
-        assert_eq!(retry_after(&h), Some(Duration::from_secs(7)));
+        assert_eq!(retry_after_at(&h, now), Some(Duration::from_secs(7)));
+        // The three HTTP-date forms RFC 9110 asks a recipient to accept.
+        for date in [
+            "Wed, 21 Oct 2015 07:28:00 GMT",
+            "Wednesday, 21-Oct-15 07:28:00 GMT",
+            "Wed Oct 21 07:28:00 2015",
+        ] {
+            h.insert(RETRY_AFTER, date.parse().unwrap());
+            assert_eq!(
+                retry_after_at(&h, now),
+                Some(Duration::from_secs(30)),
+                "{date}"
+            );
+        }
+        // A date already past: retry now; garbage: no opinion.
         h.insert(
             RETRY_AFTER,
-            "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap(),
+            "Wed, 21 Oct 2015 07:00:00 GMT".parse().unwrap(),
         );
-        assert_eq!(retry_after(&h), None);
+        assert_eq!(retry_after_at(&h, now), Some(Duration::ZERO));
+        h.insert(RETRY_AFTER, "soon".parse().unwrap());
+        assert_eq!(retry_after_at(&h, now), None);
     }
 
     #[tokio::test]
