@@ -430,6 +430,51 @@ mod tests {
     }
 
     #[test]
+    fn bad_geojson_is_refused_whole_or_by_feature() {
+        for (doc, says) in [
+            (&b"{not json"[..], "not JSON"),
+            (br#"{"type":"Feature"}"#, "found type Feature"),
+            (
+                br#"{"type":"FeatureCollection"}"#,
+                "without a features array",
+            ),
+        ] {
+            let err = read_geojson("r.geojson", doc).expect_err("refused");
+            assert!(err.to_string().contains(says), "{err}");
+        }
+        let good = |id: &str, geometry: &str| {
+            format!(
+                r#"{{"type":"Feature","geometry":{geometry},"properties":{{"event_id_cnty":"{id}","event_date":"2021-08-26","location":"Kabul"}}}}"#
+            )
+        };
+        let doc = format!(
+            r#"{{"type":"FeatureCollection","features":[{},{},{},{},{}]}}"#,
+            good("A", r#"{"type":"Point","coordinates":[69.2,34.5]}"#),
+            good(
+                "B",
+                r#"{"type":"LineString","coordinates":[[69.2,34.5],[69.3,34.6]]}"#
+            ),
+            good("C", r#"{"type":"Point","coordinates":[69.2]}"#),
+            good("D", r#"{"type":"Point","coordinates":[69.2,134.5]}"#),
+            good("E", "null"),
+        );
+        let p = read_geojson("r.geojson", doc.as_bytes()).expect("read");
+        assert_eq!(p.incidents.len(), 1);
+        assert_eq!(p.incidents[0].id, "A");
+        let got: Vec<(usize, Option<&str>, &str)> = p
+            .problems
+            .iter()
+            .map(|x| (x.row, x.id.as_deref(), x.message.as_str()))
+            .collect();
+        assert_eq!(got.len(), 4, "{got:?}");
+        assert_eq!(got[0].0, 2);
+        assert!(got[0].2.contains("must be a Point, found LineString"));
+        assert_eq!((got[1].0, got[1].1), (3, Some("C")));
+        assert!(got[2].2.contains("latitude 134.5"), "{got:?}");
+        assert!(got[3].2.contains("found none"), "{got:?}");
+    }
+
+    #[test]
     fn a_file_without_required_columns_is_refused_whole() {
         let err = read_csv("r.csv", b"id,date\n1,2021-01-01\n").expect_err("refused");
         assert_eq!(err.code(), "bad-registry-file");
