@@ -3,6 +3,7 @@
 //! fits none.
 
 use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
 
 use chrono::{DateTime, Datelike, Duration, Utc};
 use serde::Serialize;
@@ -13,6 +14,9 @@ use crate::IncidentError;
 use crate::dates::{PostTime, parse_post_time};
 use crate::gazetteer::{Gazetteer, PlaceKind};
 use crate::score::{Assessor, Evidence, Features, PlaceRef, Post};
+
+/// Near-duplicate posts an item's evidence carries (the earliest).
+const NEAR_POSTS: usize = 64;
 
 /// What a refresh did.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -79,7 +83,9 @@ impl Proposal {
 /// Everything needed to build evidence for many items at once.
 struct Snapshot {
     sightings: HashMap<Sha256, Vec<Sighting>>,
-    members: HashMap<Sha256, Vec<Sha256>>,
+    /// Each clustered item → its cluster's members (shared, not copied:
+    /// a picture re-posted ten thousand times is one list).
+    members: HashMap<Sha256, Rc<[Sha256]>>,
     decisions: HashMap<Sha256, Vec<ReviewDecision>>,
 }
 
@@ -92,24 +98,24 @@ impl Snapshot {
             members: HashMap::new(),
             decisions: HashMap::new(),
         };
-        let mut needed: Vec<Sha256> = Vec::new();
+        let mut needed: HashSet<Sha256> = HashSet::new();
         for item in items {
             if snap.members.contains_key(item) || needed.contains(item) {
                 continue;
             }
             match catalog.cluster_of(item)? {
                 Some(id) => {
-                    let members = catalog.cluster_members(id)?;
-                    for m in &members {
-                        snap.members.insert(*m, members.clone());
+                    let members: Rc<[Sha256]> = catalog.cluster_members(id)?.into();
+                    for m in members.iter() {
+                        snap.members.insert(*m, Rc::clone(&members));
                     }
-                    needed.extend(members);
+                    needed.extend(members.iter().copied());
                 }
-                None => needed.push(*item),
+                None => {
+                    needed.insert(*item);
+                }
             }
         }
-        needed.sort();
-        needed.dedup();
         for item in needed {
             snap.sightings.insert(item, catalog.sightings_of(&item)?);
             snap.decisions.insert(item, catalog.decisions_of(&item)?);
@@ -125,8 +131,9 @@ impl Snapshot {
         }
         let mut members = HashMap::new();
         for c in catalog.clusters()? {
-            for m in &c.members {
-                members.insert(*m, c.members.clone());
+            let shared: Rc<[Sha256]> = c.members.into();
+            for m in shared.iter() {
+                members.insert(*m, Rc::clone(&shared));
             }
         }
         let mut decisions: HashMap<Sha256, Vec<ReviewDecision>> = HashMap::new();
@@ -151,11 +158,18 @@ impl Snapshot {
             .get(&item)
             .map(|m| m.iter().filter(|x| **x != item).copied().collect())
             .unwrap_or_default();
-        let near = mates
+        // The earliest of the near-duplicates' posts: they date the footage
+        // and, failing the item's own, place it; a bounded number keeps a
+        // cluster of thousands from costing thousands per member.
+        let mut near: Vec<&Sighting> = mates
             .iter()
             .flat_map(|m| self.sightings.get(m).into_iter().flatten())
-            .map(post)
             .collect();
+        if near.len() > NEAR_POSTS {
+            near.select_nth_unstable_by_key(NEAR_POSTS - 1, |s| s.seen_at());
+            near.truncate(NEAR_POSTS);
+        }
+        let near = near.into_iter().map(post).collect();
         let near_decisions = mates
             .iter()
             .flat_map(|m| self.decisions.get(m).into_iter().flatten())
@@ -272,14 +286,14 @@ fn refresh(
     let mut todo: Vec<Sha256> = Vec::new();
     let mut seen = HashSet::new();
     for item in items {
-        let group = snapshot
+        let group: Rc<[Sha256]> = snapshot
             .members
             .get(item)
             .cloned()
-            .unwrap_or_else(|| vec![*item]);
-        for m in group {
-            if seen.insert(m) {
-                todo.push(m);
+            .unwrap_or_else(|| Rc::from([*item]));
+        for m in group.iter() {
+            if seen.insert(*m) {
+                todo.push(*m);
             }
         }
     }
