@@ -7,7 +7,9 @@ use std::rc::Rc;
 
 use chrono::{DateTime, Datelike, Duration, Utc};
 use serde::Serialize;
-use sightline_core::{Assessment, Incident, Metadata, ReviewDecision, Sha256, Sighting};
+use sightline_core::{
+    Assessment, Incident, Metadata, ReviewDecision, ReviewVerdict, Sha256, Sighting,
+};
 use sightline_store::Catalog;
 
 use crate::IncidentError;
@@ -17,6 +19,11 @@ use crate::score::{Assessor, Evidence, Features, PlaceRef, Post};
 
 /// Near-duplicate posts an item's evidence carries (the earliest).
 const NEAR_POSTS: usize = 64;
+/// Decisions a cluster keeps per (incident, verdict) for its members'
+/// evidence: one more than the scorer counts
+/// ([`crate::score::NEAR_CONFIRMATIONS_COUNTED`]), since a member's own
+/// decision is left out of its own evidence.
+const NEAR_DECISIONS_KEPT: usize = crate::score::NEAR_CONFIRMATIONS_COUNTED + 1;
 
 /// What a refresh did.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -87,6 +94,25 @@ struct Snapshot {
     /// a picture re-posted ten thousand times is one list).
     members: HashMap<Sha256, Rc<[Sha256]>>,
     decisions: HashMap<Sha256, Vec<ReviewDecision>>,
+    /// What each cluster lends its members, by the address of its member
+    /// list; computed once per cluster so that a cluster of `k` costs
+    /// `O(k)`, not `O(k²)`.
+    lent: HashMap<usize, Rc<Lent>>,
+}
+
+/// What a cluster's members lend each other.
+#[derive(Debug, Default)]
+struct Lent {
+    /// Every member's sightings, earliest seen first: (seen, member, index
+    /// in the member's sightings).
+    posts: Vec<(DateTime<Utc>, Sha256, usize)>,
+    /// The members' latest decisions, at most [`NEAR_DECISIONS_KEPT`] per
+    /// (incident, verdict), earliest first.
+    decisions: Vec<ReviewDecision>,
+}
+
+fn cluster_key(members: &Rc<[Sha256]>) -> usize {
+    Rc::as_ptr(members).cast::<Sha256>() as usize
 }
 
 impl Snapshot {
@@ -97,6 +123,7 @@ impl Snapshot {
             sightings: HashMap::new(),
             members: HashMap::new(),
             decisions: HashMap::new(),
+            lent: HashMap::new(),
         };
         let mut needed: HashSet<Sha256> = HashSet::new();
         for item in items {
@@ -120,6 +147,7 @@ impl Snapshot {
             snap.sightings.insert(item, catalog.sightings_of(&item)?);
             snap.decisions.insert(item, catalog.decisions_of(&item)?);
         }
+        snap.lend();
         Ok(snap)
     }
 
@@ -140,11 +168,49 @@ impl Snapshot {
         for d in catalog.decisions()? {
             decisions.entry(d.evidence).or_default().push(d);
         }
-        Ok(Snapshot {
+        let mut snap = Snapshot {
             sightings,
             members,
             decisions,
-        })
+            lent: HashMap::new(),
+        };
+        snap.lend();
+        Ok(snap)
+    }
+
+    /// Computes what each cluster lends its members.
+    fn lend(&mut self) {
+        let mut lent = HashMap::new();
+        for members in self.members.values() {
+            let key = cluster_key(members);
+            if lent.contains_key(&key) {
+                continue;
+            }
+            let mut posts = Vec::new();
+            let mut decisions: Vec<&ReviewDecision> = Vec::new();
+            for m in members.iter() {
+                for (i, s) in self.sightings.get(m).into_iter().flatten().enumerate() {
+                    posts.push((s.seen_at(), *m, i));
+                }
+                decisions.extend(self.decisions.get(m).into_iter().flatten());
+            }
+            posts.sort_unstable();
+            decisions.sort_by(|a, b| {
+                (a.at, &a.evidence, &a.incident).cmp(&(b.at, &b.evidence, &b.incident))
+            });
+            let mut per: HashMap<(&str, ReviewVerdict), usize> = HashMap::new();
+            let decisions = decisions
+                .into_iter()
+                .filter(|d| {
+                    let n = per.entry((d.incident.as_str(), d.verdict)).or_default();
+                    *n += 1;
+                    *n <= NEAR_DECISIONS_KEPT
+                })
+                .cloned()
+                .collect();
+            lent.insert(key, Rc::new(Lent { posts, decisions }));
+        }
+        self.lent = lent;
     }
 
     fn evidence(&self, catalog: &dyn Catalog, item: Sha256) -> Result<Evidence, IncidentError> {
@@ -153,26 +219,27 @@ impl Snapshot {
             .get(&item)
             .map(|v| v.iter().map(post).collect())
             .unwrap_or_default();
-        let mates: Vec<Sha256> = self
-            .members
-            .get(&item)
-            .map(|m| m.iter().filter(|x| **x != item).copied().collect())
-            .unwrap_or_default();
         // The earliest of the near-duplicates' posts: they date the footage
         // and, failing the item's own, place it; a bounded number keeps a
         // cluster of thousands from costing thousands per member.
-        let mut near: Vec<&Sighting> = mates
+        let lent = self
+            .members
+            .get(&item)
+            .and_then(|m| self.lent.get(&cluster_key(m)))
+            .cloned()
+            .unwrap_or_default();
+        let near = lent
+            .posts
             .iter()
-            .flat_map(|m| self.sightings.get(m).into_iter().flatten())
+            .filter(|(_, m, _)| *m != item)
+            .take(NEAR_POSTS)
+            .filter_map(|(_, m, i)| self.sightings.get(m).and_then(|v| v.get(*i)))
+            .map(post)
             .collect();
-        if near.len() > NEAR_POSTS {
-            near.select_nth_unstable_by_key(NEAR_POSTS - 1, |s| s.seen_at());
-            near.truncate(NEAR_POSTS);
-        }
-        let near = near.into_iter().map(post).collect();
-        let near_decisions = mates
+        let near_decisions = lent
+            .decisions
             .iter()
-            .flat_map(|m| self.decisions.get(m).into_iter().flatten())
+            .filter(|d| d.evidence != item)
             .cloned()
             .collect();
         let metadata = catalog.metadata(&item)?;
@@ -396,4 +463,107 @@ pub fn propose(unplaced: &[(Sha256, Features)]) -> Vec<Proposal> {
     }
     out.sort_by(|a, b| a.id.cmp(&b.id));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sightline_store::Store;
+    use sightline_store::contract::sample;
+
+    /// A cluster of 300 re-posts, each posted a minute before the last one
+    /// made, each confirmed for one incident by an analyst: every member's
+    /// evidence carries the 64 earliest posts of the others and a bounded
+    /// set of their decisions, whichever way the snapshot was loaded.
+    #[test]
+    fn a_cluster_lends_its_earliest_posts_and_a_bounded_set_of_decisions() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open_embedded(dir.path()).expect("store");
+        let catalog = store.catalog();
+        let start: DateTime<Utc> = "2024-03-22T12:00:00Z".parse().expect("time");
+        let posted = |i: usize| start - Duration::minutes(i as i64);
+        let mut shas = Vec::new();
+        for i in 0..300 {
+            let mut r = sample(format!("re-post {i}").as_bytes(), &format!("/r/{i}"), 0);
+            r.sighting.posted_at = Some(posted(i).to_rfc3339());
+            shas.push(r.item.sha256);
+            catalog.record(r).expect("record");
+        }
+        for sha in &shas[1..] {
+            catalog.link(sha, &[shas[0]]).expect("link");
+        }
+        let day = start.date_naive();
+        for id in ["crocus", "other"] {
+            let incident = Incident::new(id, day, "Krasnogorsk", 55.82, 37.39);
+            catalog.put_incident(incident, "test").expect("incident");
+        }
+        for (i, sha) in shas.iter().enumerate() {
+            catalog
+                .decide(ReviewDecision {
+                    evidence: *sha,
+                    incident: "crocus".into(),
+                    verdict: ReviewVerdict::Confirm,
+                    analyst: "ana".into(),
+                    note: String::new(),
+                    at: start + Duration::seconds(i as i64),
+                })
+                .expect("decide");
+        }
+        catalog
+            .decide(ReviewDecision {
+                evidence: shas[7],
+                incident: "other".into(),
+                verdict: ReviewVerdict::Reject,
+                analyst: "ana".into(),
+                note: String::new(),
+                at: start,
+            })
+            .expect("decide");
+
+        // The earliest member, the latest, and one decided both ways.
+        for who in [299usize, 0, 7] {
+            let item = shas[who];
+            for snap in [
+                Snapshot::load(catalog).expect("load"),
+                Snapshot::load_for(catalog, &[item]).expect("load for"),
+            ] {
+                let e = snap.evidence(catalog, item).expect("evidence");
+                assert_eq!(e.posts.len(), 1);
+                let want: Vec<DateTime<Utc>> = (0..300)
+                    .rev()
+                    .filter(|&i| i != who)
+                    .take(NEAR_POSTS)
+                    .map(posted)
+                    .collect();
+                let got: Vec<DateTime<Utc>> = e
+                    .near
+                    .iter()
+                    .filter_map(|p| p.time.map(|t| t.utc))
+                    .collect();
+                assert_eq!(got, want, "member {who}");
+                // The five earliest confirmations of the others (and the
+                // sixth, in case one of the five is the item's own).
+                assert!(e.near_decisions.iter().all(|d| d.evidence != item));
+                let confirmed: Vec<Sha256> = e
+                    .near_decisions
+                    .iter()
+                    .filter(|d| d.verdict == ReviewVerdict::Confirm)
+                    .map(|d| d.evidence)
+                    .collect();
+                let want: Vec<Sha256> = shas[..NEAR_DECISIONS_KEPT]
+                    .iter()
+                    .filter(|s| **s != item)
+                    .copied()
+                    .collect();
+                assert_eq!(confirmed, want, "member {who}");
+                let rejected = e
+                    .near_decisions
+                    .iter()
+                    .filter(|d| d.verdict == ReviewVerdict::Reject)
+                    .count();
+                assert_eq!(rejected, usize::from(who != 7), "member {who}");
+                assert_eq!(e.decisions.len(), 1 + usize::from(who == 7));
+            }
+        }
+    }
 }

@@ -34,6 +34,9 @@ use crate::text::fold;
 /// The weight of "none of these incidents": an incident must beat it to
 /// score above one half.
 const NONE_LLR: f64 = 3.0;
+/// Confirmed near-duplicates beyond this many add no more weight (and a
+/// cluster's evidence need carry no more of them).
+pub(crate) const NEAR_CONFIRMATIONS_COUNTED: usize = 5;
 /// Footage first seen this long after a post claims it is recycled.
 const RECYCLED_AFTER_DAYS: i64 = 7;
 /// Candidates kept per item (decided ones are always kept).
@@ -803,10 +806,15 @@ fn cluster_factor(inc: &Prepared, e: &Evidence) -> Option<Factor> {
         .filter(|d| d.verdict == ReviewVerdict::Reject && &d.incident == id)
         .count();
     if here > 0 {
-        let s = if here == 1 { "" } else { "s" };
+        let counted = here.min(NEAR_CONFIRMATIONS_COUNTED);
+        let how_many = match here {
+            1 => "1 near-duplicate".to_string(),
+            n if n >= NEAR_CONFIRMATIONS_COUNTED => format!("{counted} or more near-duplicates"),
+            n => format!("{n} near-duplicates"),
+        };
         return Some(Factor {
-            llr: 3.0 + 0.5 * (here - 1) as f64,
-            why: format!("near-duplicates: {here} near-duplicate{s} confirmed for this incident"),
+            llr: 3.0 + 0.5 * (counted - 1) as f64,
+            why: format!("near-duplicates: {how_many} confirmed for this incident"),
         });
     }
     if let Some(other) = confirmed.first() {
