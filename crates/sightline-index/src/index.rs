@@ -3,7 +3,7 @@
 use std::fmt;
 
 use crate::Hash256;
-use crate::segment::{self, Counters, Scratch, Segment, TABLES, Words};
+use crate::segment::{self, Counters, MAX_ENTRIES, Scratch, Segment, TABLES, Words};
 
 /// Inserts wait in a buffer (scanned linearly by queries) until this many
 /// have gathered; then they become a segment.
@@ -176,7 +176,15 @@ impl PdqIndex {
             ids.extend(s.live_ids());
         }
         ids.sort_unstable();
-        self.segments.push(Segment::build(&ids, &self.hashes));
+        self.push_segments(&ids);
+    }
+
+    /// Builds segments over `ids` (sorted), none larger than a segment may
+    /// be.
+    fn push_segments(&mut self, ids: &[u32]) {
+        for chunk in ids.chunks(MAX_ENTRIES) {
+            self.segments.push(Segment::build(chunk, &self.hashes));
+        }
     }
 
     /// Heap bytes held: the hash array, the presence bits, the buffer and
@@ -320,7 +328,7 @@ impl PdqIndex {
         if !self.buffer.is_empty() {
             let mut ids = std::mem::take(&mut self.buffer);
             ids.sort_unstable();
-            self.segments.push(Segment::build(&ids, &self.hashes));
+            self.push_segments(&ids);
         }
         // Rebuild segments that are mostly stale.
         for s in &mut self.segments {
@@ -334,7 +342,8 @@ impl PdqIndex {
         self.segments.sort_by_key(|s| std::cmp::Reverse(s.live()));
         while self.segments.len() >= 2 {
             let n = self.segments.len();
-            if self.segments[n - 1].live() * 2 < self.segments[n - 2].live() {
+            let (small, next) = (self.segments[n - 1].live(), self.segments[n - 2].live());
+            if small * 2 < next || small + next > MAX_ENTRIES {
                 break;
             }
             let b = self.segments.pop().expect("two segments");
@@ -378,5 +387,46 @@ impl FromIterator<(u32, Hash256)> for PdqIndex {
         let mut index = PdqIndex::new();
         index.extend(iter);
         index
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::Rng;
+
+    /// Under test a segment holds at most 4,096 entries: bulk loads,
+    /// inserts and compaction must split rather than build a larger one,
+    /// and stay exact.
+    #[test]
+    fn segments_stay_under_the_cap_and_exact() {
+        assert_eq!(MAX_ENTRIES, 1 << 12);
+        let mut rng = Rng(11);
+        let mut hashes: Vec<Hash256> = (0..10_000).map(|_| rng.hash()).collect();
+        let mut index = PdqIndex::from_hashes(&hashes);
+        let check = |index: &PdqIndex, hashes: &[Hash256], rng: &mut Rng| {
+            assert!(index.segments.iter().all(|s| s.entries() <= MAX_ENTRIES));
+            let held: usize = index.segments.iter().map(Segment::live).sum();
+            assert_eq!(held + index.buffer.len(), hashes.len());
+            for i in 0..50 {
+                let j = rng.below(hashes.len() as u64) as usize;
+                let q = if i % 2 == 0 {
+                    rng.flip(&hashes[j], 20)
+                } else {
+                    rng.hash()
+                };
+                let got = index.radius_with(&q, 31, SearchPlan::Index).0;
+                assert_eq!(got, crate::brute_force(hashes, &q, 31));
+            }
+        };
+        check(&index, &hashes, &mut rng);
+        for id in 10_000..13_000u32 {
+            let h = rng.hash();
+            index.insert(id, &h);
+            hashes.push(h);
+        }
+        check(&index, &hashes, &mut rng);
+        index.compact();
+        check(&index, &hashes, &mut rng);
     }
 }

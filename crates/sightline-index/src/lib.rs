@@ -16,21 +16,21 @@
 //! radius of its own substring, and verifies the hashes it finds there with
 //! a full 256-bit popcount.
 //!
-//! Each table is laid out compactly (CSR): entries sorted by the top `b`
-//! bits of the substring, and a `u32` offsets array over those bits (the
-//! "directory"; `b` grows with the table so buckets hold about 16
-//! entries). Per entry, the next 8 bits of its substring go to a byte
-//! array of their own, so a bucket's filter bytes are contiguous (usually
-//! one cache line), and a probe filters them eight at a time with
-//! word-wide bit tricks: an exact byte match when the probe has no bits of
-//! its radius left for them (most probes), a per-byte popcount bound
-//! otherwise. Only the entries that pass read their id and then their
-//! hash. Ids ascend within a bucket and are stored Elias–Fano style: the
-//! low bits packed in entry order, the top four bits in unary per bucket,
-//! at a bit position computed from the directory, about `log2(n) - 2`
-//! bits an id. All of it comes to a little under 4 bytes per hash per
-//! table, so the index takes under twice the raw hashes (its own copy of
-//! them included).
+//! Each table is laid out compactly: entries sorted by the top `b` bits
+//! of the substring (the bucket; `b` grows with the table so buckets hold
+//! about 16 entries), one byte-aligned record per bucket, and a `u32`
+//! offset per bucket to find it (the "directory"). A record holds first
+//! the next 8 bits of each entry's substring (its filter byte), so a probe
+//! filters them eight at a time with word-wide bit tricks: an exact byte
+//! match when the probe has no bits of its radius left for them (most
+//! probes), a per-byte popcount bound otherwise. Then come the entries'
+//! ids, ascending and Elias–Fano coded (the top bits in unary, the low
+//! bits packed), about `log2(n / 2^b) + 3` bits an id; an entry that
+//! passes the filter decodes its id from the bits right after the filter
+//! bytes, usually the cache line the filter just read, and only then reads
+//! its hash. A record's length gives back its number of entries. All of it
+//! comes to a little under 4 bytes per hash per table, so the index takes
+//! under twice the raw hashes (its own copy of them included).
 //! A candidate seen in several tables is reported only by the first table
 //! that would have produced it, which needs no visited set.
 //!

@@ -116,9 +116,9 @@ fn for_each_mask(bits: u32, weight: u32, mut f: impl FnMut(u32)) {
     }
 }
 
-/// Bytes of padding after the low bytes of a table, so that an 8-byte word
-/// can be read at any entry.
-const LOW_PAD: usize = 8;
+/// Bytes after a table's records, so that three 8-byte words can be read
+/// from any record's start and [`bits64`] from any bit inside one.
+const DATA_PAD: usize = 32;
 const ONES: u64 = 0x0101_0101_0101_0101;
 const HIGHS: u64 = 0x8080_8080_8080_8080;
 
@@ -142,6 +142,19 @@ fn light_bytes(x: u64, budget: u32) -> u64 {
     !(c + ONES * u64::from(0x7F - budget)) & HIGHS
 }
 
+/// The high bit of each byte of `x` (eight filter bytes XOR the query's)
+/// with at most `budget` ones.
+#[inline]
+fn passing(x: u64, budget: u32) -> u64 {
+    if budget == 0 {
+        zero_bytes(x)
+    } else if budget >= LOW_BITS {
+        HIGHS
+    } else {
+        light_bytes(x, budget)
+    }
+}
+
 /// The little-endian word of the eight bytes at `at` (which the padding
 /// guarantees exist).
 #[inline]
@@ -151,45 +164,23 @@ fn word_at(bytes: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(b)
 }
 
-/// Top bits of an id kept in unary per bucket (see [`Ids`]); a bucket
-/// holds about `2^ID_HIGH_BITS` entries.
-const ID_HIGH_BITS: u32 = 4;
-
-/// The ids of a table's entries, ascending within each bucket, in
-/// Elias–Fano form per bucket: each id is `(high << low_bits) | low`, the
-/// `low_bits`-bit lows packed in entry order, the highs of bucket `b` in
-/// unary in `2^high_bits + len(b)` bits starting at bit
-/// `(b << high_bits) + offsets[b]` (entry `j` of the bucket sets bit
-/// `high + j`), so a bucket's bits are located from the directory alone.
-/// With buckets of about `2^high_bits` entries this is about
-/// `low_bits + 2` bits an id instead of `low_bits + high_bits`.
-#[derive(Debug)]
-struct Ids {
-    low_bits: u32,
-    high_bits: u32,
-    /// `low_bits` per entry, little-endian bit order, then 8 zero bytes.
-    lows: Vec<u8>,
-    /// The unary highs, then a zero word.
-    highs: Vec<u64>,
+/// The 64 bits of `bytes` from bit `at` on, least significant first (nine
+/// bytes must exist from byte `at / 8`).
+#[inline]
+fn bits64(bytes: &[u8], at: usize) -> u64 {
+    let shift = (at % 8) as u32;
+    let next = u64::from(bytes[at / 8 + 8]);
+    // `(next << 1) << (63 - shift)` is `next << (64 - shift)`, and 0 when
+    // the shift is 0.
+    (word_at(bytes, at / 8) >> shift) | ((next << 1) << (63 - shift))
 }
 
-/// The `width` (<= 57) bits of `bytes` from bit `at` on (8 bytes must exist
-/// from byte `at / 8`).
+/// ORs the `width` (<= 56) bits of `value` into `bytes` at bit `at`.
 #[inline]
-fn bits_at(bytes: &[u8], at: usize, width: u32) -> u64 {
-    (word_at(bytes, at / 8) >> (at % 8)) & ((1u64 << width) - 1)
-}
-
-/// The 64 bits of `words` from bit `at` on (bits past the end read as 0).
-#[inline]
-fn word_from(words: &[u64], at: usize) -> u64 {
-    let (i, sh) = (at / 64, at % 64);
-    let lo = words.get(i).copied().unwrap_or(0) >> sh;
-    if sh == 0 {
-        lo
-    } else {
-        lo | words.get(i + 1).copied().unwrap_or(0) << (64 - sh)
-    }
+fn put_bits(bytes: &mut [u8], at: usize, value: u64, width: u32) {
+    debug_assert!(width <= 56 && value >> width == 0);
+    let w = word_at(bytes, at / 8) | value << (at % 8);
+    bytes[at / 8..at / 8 + 8].copy_from_slice(&w.to_le_bytes());
 }
 
 /// The position of the `j`-th (from 0) set bit of `w`, which has more.
@@ -201,49 +192,213 @@ fn select_in_word(mut w: u64, j: u32) -> u32 {
     w.trailing_zeros()
 }
 
-impl Ids {
-    /// From the ids in entry order (ascending within each bucket of
-    /// `offsets`).
-    fn build(offsets: &[u32], ids: &[u32], max_id: u32) -> Self {
-        let id_bits = 32 - max_id.leading_zeros();
-        let high_bits = ID_HIGH_BITS.min(id_bits);
-        let low_bits = id_bits - high_bits;
-        let n = ids.len();
-        let mut lows = vec![0u8; (n * low_bits as usize).div_ceil(8) + 8];
-        for (i, &id) in ids.iter().enumerate() {
-            let at = i * low_bits as usize;
-            let low = u64::from(id) & ((1u64 << low_bits) - 1);
-            let w = word_at(&lows, at / 8) | low << (at % 8);
-            lows[at / 8..at / 8 + 8].copy_from_slice(&w.to_le_bytes());
-        }
-        let buckets = offsets.len() - 1;
-        let total = (buckets << high_bits) + n;
-        let mut highs = vec![0u64; total.div_ceil(64) + 1];
-        for b in 0..buckets {
-            let (s, e) = (offsets[b] as usize, offsets[b + 1] as usize);
-            let first = (b << high_bits) + s;
-            for (j, &id) in ids[s..e].iter().enumerate() {
-                let bit = first + (id >> low_bits) as usize + j;
-                highs[bit / 64] |= 1 << (bit % 64);
+/// Calls `hit` with each entry `k` of a bucket of `len` entries whose
+/// filter byte (the bytes from `at`) is within `budget` bits of the query's
+/// (`q`: the byte repeated eight times).
+///
+/// The first 24 entries (a bucket holds about 16) are tested as three
+/// words without branching on the length, so the loop does not mispredict.
+#[inline]
+fn filter(data: &[u8], at: usize, len: usize, q: u64, budget: u32, mut hit: impl FnMut(u32)) {
+    // The high bits of the bytes of the word at entry `from` that are in
+    // the bucket.
+    let keep = |from: usize| {
+        let bytes = len.saturating_sub(from).min(8) as u32;
+        HIGHS & 1u64.checked_shl(8 * bytes).unwrap_or(0).wrapping_sub(1)
+    };
+    let m0 = passing(word_at(data, at) ^ q, budget) & keep(0);
+    let m1 = passing(word_at(data, at + 8) ^ q, budget) & keep(8);
+    let m2 = passing(word_at(data, at + 16) ^ q, budget) & keep(16);
+    if m0 | m1 | m2 != 0 {
+        for (from, mut m) in [(0u32, m0), (8, m1), (16, m2)] {
+            while m != 0 {
+                hit(from + m.trailing_zeros() / 8);
+                m &= m - 1;
             }
         }
-        Ids {
+    }
+    let mut from = 24;
+    while from < len {
+        let mut m = passing(word_at(data, at + from) ^ q, budget) & keep(from);
+        while m != 0 {
+            hit(from as u32 + m.trailing_zeros() / 8);
+            m &= m - 1;
+        }
+        from += 8;
+    }
+}
+
+/// Buckets per block of the directory: a record's offset is kept relative
+/// to its block's, so it fits 32 bits.
+const BLOCK_BITS: u32 = 16;
+
+/// A segment holds at most this many entries (so that a block's records
+/// fit 2^32 bytes, whatever their sizes); the index builds several rather
+/// than a larger one. Small under test, so that tests split.
+pub(crate) const MAX_ENTRIES: usize = if cfg!(test) { 1 << 12 } else { 1 << 29 };
+
+/// One substring's table.
+///
+/// The entries are sorted by the top `bits` bits of their substring (the
+/// bucket) and, within a bucket, by id. Bucket `b` with `m > 0` entries is
+/// one byte-aligned record:
+///
+/// - `m` filter bytes: the 8 bits of each entry's substring after the
+///   directory bits;
+/// - the ids, Elias–Fano style: `m + 2^high_bits` bits of their top
+///   `high_bits` in unary (entry `j` sets bit `high_j + j`), then `m *
+///   low_bits` bits of their other bits, then up to 7 bits of padding.
+///
+/// An empty bucket has no record. A probe reads the record's offset from
+/// the directory and the record itself, and an entry that passes the
+/// filter finds its id in the bits right after the filter bytes, usually
+/// in the cache line just read. A record's size gives back its `m` (see
+/// [`Table::bucket`]), so the directory is one `u32` per bucket. About
+/// `9 + log2(n / 2^bits) + 1` bits an entry, plus 4 bytes a bucket.
+#[derive(Debug)]
+struct Table {
+    /// Where each bucket's record starts, relative to its block's start
+    /// (`offsets[b + 1]` ends it).
+    offsets: Vec<u32>,
+    /// Where each block of `2^BLOCK_BITS` buckets starts.
+    blocks: Vec<u64>,
+    data: Vec<u8>,
+    low_bits: u32,
+    high_bits: u32,
+    len: usize,
+}
+
+/// Where a bucket's record starts and how many entries it has.
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    at: usize,
+    len: u32,
+}
+
+impl Table {
+    fn build(t: usize, bits: u32, ids: &[u32], hashes: &[Words], max_id: u32) -> Table {
+        let keys: Vec<u32> = ids
+            .iter()
+            .map(|&id| substring(&hashes[id as usize], t))
+            .collect();
+        Table::from_keys(bits, &keys, ids, max_id)
+    }
+
+    /// The table of entries `(keys[i], ids[i])`, `ids` ascending.
+    fn from_keys(bits: u32, keys: &[u32], ids: &[u32], max_id: u32) -> Table {
+        let n = ids.len();
+        // A counting sort by the directory bits.
+        let buckets = 1usize << bits;
+        let mut starts = vec![0u32; buckets + 1];
+        for &k in keys {
+            starts[high_of(k, bits) as usize + 1] += 1;
+        }
+        for b in 1..=buckets {
+            starts[b] += starts[b - 1];
+        }
+        // Entries in id order (`ids` ascends), placed by bucket.
+        let mut cursor = starts[..buckets].to_vec();
+        let mut filters = vec![0u8; n];
+        let mut placed = vec![0u32; n];
+        for (&k, &id) in keys.iter().zip(ids) {
+            let slot = &mut cursor[high_of(k, bits) as usize];
+            let pos = *slot as usize;
+            *slot += 1;
+            filters[pos] = low_of(k, bits);
+            placed[pos] = id;
+        }
+        drop(cursor);
+
+        let id_bits = 32 - max_id.leading_zeros();
+        // Unary parts of about two bits an entry: 2^high_bits near the
+        // average bucket.
+        let average = n as f64 / buckets as f64;
+        let high_bits = if average < 1.0 {
+            0
+        } else {
+            (average.log2().round() as u32).min(id_bits)
+        };
+        let low_bits = id_bits - high_bits;
+        let slack = 1usize << high_bits;
+        let record = |m: usize| {
+            if m == 0 {
+                0
+            } else {
+                m + (m * (1 + low_bits as usize) + slack).div_ceil(8)
+            }
+        };
+
+        let mut offsets = vec![0u32; buckets + 1];
+        let mut blocks = vec![0u64; (buckets >> BLOCK_BITS) + 1];
+        let mut total = 0usize;
+        for b in 0..=buckets {
+            if b % (1 << BLOCK_BITS) == 0 {
+                blocks[b >> BLOCK_BITS] = total as u64;
+            }
+            let relative = total - blocks[b >> BLOCK_BITS] as usize;
+            offsets[b] = u32::try_from(relative).expect("a block's records fit 4 GB");
+            if b < buckets {
+                total += record((starts[b + 1] - starts[b]) as usize);
+            }
+        }
+        let mut data = vec![0u8; total + DATA_PAD];
+        let low_mask = (1u64 << low_bits) - 1;
+        let mut at = 0usize;
+        for b in 0..buckets {
+            let (s, e) = (starts[b] as usize, starts[b + 1] as usize);
+            let m = e - s;
+            data[at..at + m].copy_from_slice(&filters[s..e]);
+            let unary = 8 * (at + m);
+            let lows = unary + m + slack;
+            for (j, &id) in placed[s..e].iter().enumerate() {
+                put_bits(
+                    &mut data,
+                    unary + (u64::from(id) >> low_bits) as usize + j,
+                    1,
+                    1,
+                );
+                let bit = lows + j * low_bits as usize;
+                put_bits(&mut data, bit, u64::from(id) & low_mask, low_bits);
+            }
+            at += record(m);
+        }
+        debug_assert_eq!(at, total);
+        Table {
+            offsets,
+            blocks,
+            data,
             low_bits,
             high_bits,
-            lows,
-            highs,
+            len: n,
         }
     }
 
-    /// The id of entry `i`, the `i - s`-th of bucket `b`, which starts at
-    /// entry `s`.
+    /// Where bucket `b`'s record starts and how many entries it holds.
     #[inline]
-    fn get(&self, b: usize, s: usize, i: usize) -> u32 {
-        let first = (b << self.high_bits) + s;
-        let mut j = (i - s) as u32;
-        let mut at = first;
+    fn bucket(&self, b: usize) -> Bucket {
+        let start = self.blocks[b >> BLOCK_BITS] as usize + self.offsets[b] as usize;
+        let c = b + 1;
+        let end = self.blocks[c >> BLOCK_BITS] as usize + self.offsets[c] as usize;
+        // A record of m > 0 entries has 8m + 8 ceil((m (1 + low) + 2^high)
+        // / 8) bits, between m (9 + low) + 2^high and 7 more: so m is the
+        // quotient below.
+        let bits = 8 * (end - start);
+        let m = bits.saturating_sub(1 << self.high_bits) / (9 + self.low_bits as usize);
+        Bucket {
+            at: start,
+            len: m as u32,
+        }
+    }
+
+    /// The id of entry `k` of a bucket.
+    #[inline]
+    fn id(&self, bucket: Bucket, k: u32) -> u32 {
+        let m = bucket.len as usize;
+        let unary = 8 * (bucket.at + m);
+        let mut at = unary;
+        let mut j = k;
         let pos = loop {
-            let w = word_from(&self.highs, at);
+            let w = bits64(&self.data, at);
             let ones = w.count_ones();
             if ones > j {
                 break at + select_in_word(w, j) as usize;
@@ -251,103 +406,44 @@ impl Ids {
             j -= ones;
             at += 64;
         };
-        let high = (pos - first - (i - s)) as u64;
-        let low = bits_at(&self.lows, i * self.low_bits as usize, self.low_bits);
+        let high = (pos - unary - k as usize) as u64;
+        let lows = unary + m + (1usize << self.high_bits);
+        let low = bits64(&self.data, lows + k as usize * self.low_bits as usize)
+            & ((1u64 << self.low_bits) - 1);
         ((high << self.low_bits) | low) as u32
     }
 
-    fn memory_bytes(&self) -> usize {
-        self.lows.capacity() + self.highs.capacity() * 8
-    }
-}
-
-/// Appends to `out` every entry `i` in `s..e` whose low byte is within
-/// `budget` bits of `ql` (`lows` is padded by [`LOW_PAD`] bytes).
-#[inline]
-fn filter_bucket(lows: &[u8], s: usize, e: usize, ql: u8, budget: u32, out: &mut Vec<u32>) {
-    let qb = ONES * u64::from(ql);
-    let mut pos = s;
-    while pos < e {
-        let x = word_at(lows, pos) ^ qb;
-        let mut m = if budget == 0 {
-            zero_bytes(x)
-        } else if budget >= LOW_BITS {
-            HIGHS
-        } else {
-            light_bytes(x, budget)
-        };
-        let left = e - pos;
-        if left < 8 {
-            m &= u64::MAX >> (64 - 8 * left);
+    /// Every `(filter byte, id)` of bucket `b`, in order.
+    fn entries(&self, b: usize) -> Vec<(u8, u32)> {
+        let bucket = self.bucket(b);
+        let m = bucket.len as usize;
+        let unary = 8 * (bucket.at + m);
+        let lows = unary + m + (1usize << self.high_bits);
+        let low_mask = (1u64 << self.low_bits) - 1;
+        let mut out = Vec::with_capacity(m);
+        let mut at = unary;
+        for k in 0..m {
+            // The next set bit of the unary part at or after `at`.
+            let pos = loop {
+                let w = bits64(&self.data, at);
+                if w != 0 {
+                    break at + w.trailing_zeros() as usize;
+                }
+                at += 64;
+            };
+            let high = (pos - unary - k) as u64;
+            let low = bits64(&self.data, lows + k * self.low_bits as usize) & low_mask;
+            out.push((
+                self.data[bucket.at + k],
+                ((high << self.low_bits) | low) as u32,
+            ));
+            at = pos + 1;
         }
-        while m != 0 {
-            out.push((pos + (m.trailing_zeros() / 8) as usize) as u32);
-            m &= m - 1;
-        }
-        pos += 8;
-    }
-}
-
-/// One substring's table: entries sorted by (top `bits`, next 8 bits).
-#[derive(Debug)]
-struct Table {
-    /// `offsets[b]..offsets[b + 1]` are the entries whose substring starts
-    /// with the `bits`-bit value `b`.
-    offsets: Vec<u32>,
-    /// The 8 bits of each entry's substring after the directory bits
-    /// (ascending within a bucket), then [`LOW_PAD`] zeros.
-    lows: Vec<u8>,
-    /// Each entry's id.
-    ids: Ids,
-}
-
-impl Table {
-    fn build(t: usize, bits: u32, ids: &[u32], hashes: &[Words], max_id: u32) -> Table {
-        let n = ids.len();
-        let keys: Vec<u32> = ids
-            .iter()
-            .map(|&id| substring(&hashes[id as usize], t))
-            .collect();
-        // A counting sort by the directory bits; the counts become the
-        // offsets.
-        let buckets = 1usize << bits;
-        let mut offsets = vec![0u32; buckets + 1];
-        for &k in &keys {
-            offsets[high_of(k, bits) as usize + 1] += 1;
-        }
-        for b in 1..=buckets {
-            offsets[b] += offsets[b - 1];
-        }
-        // Entries in id order (`ids` ascends), placed by bucket.
-        let mut cursor = offsets[..buckets].to_vec();
-        let mut lows = vec![0u8; n + LOW_PAD];
-        let mut placed = vec![0u32; n];
-        for (&k, &id) in keys.iter().zip(ids) {
-            let slot = &mut cursor[high_of(k, bits) as usize];
-            let pos = *slot as usize;
-            *slot += 1;
-            lows[pos] = low_of(k, bits);
-            placed[pos] = id;
-        }
-        Table {
-            ids: Ids::build(&offsets, &placed, max_id),
-            offsets,
-            lows,
-        }
-    }
-
-    /// The entries of bucket `b`.
-    #[inline]
-    fn range(&self, b: usize) -> (usize, usize) {
-        (self.offsets[b] as usize, self.offsets[b + 1] as usize)
-    }
-
-    fn len(&self) -> usize {
-        self.lows.len() - LOW_PAD
+        out
     }
 
     fn memory_bytes(&self) -> usize {
-        self.offsets.capacity() * 4 + self.lows.capacity() + self.ids.memory_bytes()
+        self.offsets.capacity() * 4 + self.blocks.capacity() * 8 + self.data.capacity()
     }
 }
 
@@ -385,8 +481,8 @@ impl Segment {
             &sorted
         };
         assert!(
-            u32::try_from(ids.len()).is_ok(),
-            "a segment holds fewer than 2^32 entries"
+            ids.len() <= MAX_ENTRIES,
+            "a segment holds at most 2^29 entries"
         );
         let bits = dir_bits(ids.len());
         let max_id = ids.iter().copied().max().unwrap_or(0);
@@ -445,11 +541,8 @@ impl Segment {
     /// The ids whose entry here is current.
     pub(crate) fn live_ids(&self) -> impl Iterator<Item = u32> + '_ {
         let t = &self.tables[0];
-        (0..t.offsets.len() - 1)
-            .flat_map(move |b| {
-                let (s, e) = t.range(b);
-                (s..e).map(move |i| t.ids.get(b, s, i))
-            })
+        (0..1usize << self.bits)
+            .flat_map(move |b| t.entries(b).into_iter().map(|(_, id)| id))
             .filter(|id| !self.dead.contains(id))
     }
 
@@ -458,12 +551,10 @@ impl Segment {
         if self.dead.contains(&id) {
             return false;
         }
-        let t = &self.tables[0];
         let key = substring(w, 0);
         let b = high_of(key, self.bits) as usize;
-        let (s, e) = (t.offsets[b] as usize, t.offsets[b + 1] as usize);
         let l = low_of(key, self.bits);
-        (s..e).any(|i| t.lows[i] == l && t.ids.get(b, s, i) == id)
+        self.tables[0].entries(b).contains(&(l, id))
     }
 
     /// Marks the entry of `id` stale.
@@ -518,47 +609,49 @@ impl Segment {
             let key = qsub[t];
             let (qh, ql) = (high_of(key, bits), low_of(key, bits));
             counters.probes += scratch.masks.len() as u64;
-
-            scratch.ranges.clear();
-            scratch
-                .ranges
-                .extend(scratch.masks.iter().map(|&(m, budget)| {
-                    let b = (qh ^ m) as usize;
-                    (table.offsets[b], table.offsets[b + 1], budget)
-                }));
-
-            if table.len() == 0 {
+            if table.len == 0 {
                 continue;
             }
-            let lows = &table.lows;
-            // Touch each probed bucket's low bytes: a loop of bare loads
-            // lets dozens of cache misses overlap before the filter runs.
+
+            let buckets = &mut scratch.buckets;
+            buckets.clear();
+            buckets.extend(
+                scratch
+                    .masks
+                    .iter()
+                    .map(|&(m, _)| table.bucket((qh ^ m) as usize)),
+            );
+            // Touch each probed record: a loop of bare loads lets dozens of
+            // cache misses overlap before the filter runs.
+            let data = &table.data;
             let mut sink = 0u8;
-            for &(s, e, _) in &scratch.ranges {
-                // First and last byte: a bucket may span two lines.
-                sink ^= lows[s as usize];
-                sink ^= lows[(e as usize).saturating_sub(1)];
+            for bucket in buckets.iter() {
+                // The first and last byte the filter reads: its 24 bytes
+                // may span two lines.
+                sink ^= data[bucket.at] ^ data[bucket.at + 23];
             }
             std::hint::black_box(sink);
 
+            let passed = &mut scratch.passed;
+            passed.clear();
+            let qb = ONES * u64::from(ql);
+            for (i, (bucket, &(_, budget))) in buckets.iter().zip(&scratch.masks).enumerate() {
+                filter(data, bucket.at, bucket.len as usize, qb, budget, |k| {
+                    passed.push((i as u32, k));
+                });
+            }
+            counters.candidates += passed.len() as u64;
+
+            // Entries to ids (their bits follow the filter bytes just
+            // read), touch the hashes, then verify.
             let cand = &mut scratch.candidates;
             cand.clear();
-            scratch.origins.clear();
-            for (&(s, e, budget), &(m, _)) in scratch.ranges.iter().zip(&scratch.masks) {
-                let before = cand.len();
-                filter_bucket(lows, s as usize, e as usize, ql, budget, cand);
-                let origin = (qh ^ m, s);
-                scratch
-                    .origins
-                    .extend(std::iter::repeat_n(origin, cand.len() - before));
-            }
+            cand.extend(
+                passed
+                    .iter()
+                    .map(|&(i, k)| table.id(buckets[i as usize], k)),
+            );
             let n = cand.len();
-            counters.candidates += n as u64;
-
-            // Entry numbers to ids, touch the hashes, then verify.
-            for (c, &(b, s)) in cand.iter_mut().zip(&scratch.origins) {
-                *c = table.ids.get(b as usize, s as usize, *c as usize);
-            }
             let mut sink = 0u64;
             for &id in &cand[..n] {
                 sink ^= hashes[id as usize][0];
@@ -587,14 +680,14 @@ impl Segment {
 /// Buffers a search reuses across segments and tables.
 #[derive(Debug, Default)]
 pub(crate) struct Scratch {
-    /// (directory mask, low-byte budget) for the current radius.
+    /// (directory mask, filter budget) for the current radius.
     masks: Vec<(u32, u32)>,
-    /// (start, end, budget) of each probed bucket.
-    ranges: Vec<(u32, u32, u32)>,
-    /// Entry numbers that passed the low-byte filter.
+    /// The current table's probed buckets.
+    buckets: Vec<Bucket>,
+    /// (probe, entry of its bucket) of each entry that passed the filter.
+    passed: Vec<(u32, u32)>,
+    /// The ids of those entries.
     candidates: Vec<u32>,
-    /// (bucket, its first entry) of each candidate.
-    origins: Vec<(u32, u32)>,
 }
 
 #[cfg(test)]
@@ -634,37 +727,86 @@ mod tests {
     }
 
     #[test]
-    fn ids_round_trip_at_every_width_and_bucket_size() {
+    fn tables_round_trip_at_every_width_and_bucket_size() {
         let mut rng = crate::testing::Rng(4);
+        let bits = 4u32;
         for max in [0u32, 1, 15, 16, 200, 60_000, 16_000_000, u32::MAX] {
             for sizes in [
                 vec![0usize, 1, 0, 3],
-                vec![16; 20],
-                vec![40, 0, 47, 48, 49, 63, 64, 65, 130, 1, 0],
+                vec![16; 16],
+                vec![40, 0, 47, 48, 49, 63, 64, 65, 130, 1, 0, 254, 255, 7],
                 vec![300],
+                vec![0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1000, 2],
             ] {
-                let mut offsets = vec![0u32];
-                let mut ids = Vec::new();
-                for &c in &sizes {
-                    let mut bucket: Vec<u32> = (0..c)
-                        .map(|k| match k {
-                            0 => max,
-                            1 => 0,
-                            _ => (rng.next_u64() % (u64::from(max) + 1)) as u32,
-                        })
-                        .collect();
-                    bucket.sort_unstable();
-                    ids.extend(bucket);
-                    offsets.push(ids.len() as u32);
+                // Distinct ids, ascending, dealt to buckets at random.
+                let total: usize = sizes.iter().sum();
+                let mut ids: Vec<u32> = Vec::with_capacity(total);
+                while ids.len() < total.min(max as usize + 1) {
+                    let id = match ids.len() {
+                        0 => max,
+                        1 => 0,
+                        _ => (rng.next_u64() % (u64::from(max) + 1)) as u32,
+                    };
+                    if !ids.contains(&id) {
+                        ids.push(id);
+                    }
                 }
-                let table = Ids::build(&offsets, &ids, max);
-                for b in 0..sizes.len() {
-                    let (s, e) = (offsets[b] as usize, offsets[b + 1] as usize);
-                    for (i, &id) in ids.iter().enumerate().take(e).skip(s) {
-                        assert_eq!(table.get(b, s, i), id, "max {max} {sizes:?} {b} {i}");
+                ids.sort_unstable();
+                let mut buckets: Vec<u32> = sizes
+                    .iter()
+                    .enumerate()
+                    .flat_map(|(b, &c)| std::iter::repeat_n(b as u32, c))
+                    .take(ids.len())
+                    .collect();
+                for i in (1..buckets.len()).rev() {
+                    buckets.swap(i, rng.below(i as u64 + 1) as usize);
+                }
+                let keys: Vec<u32> = buckets
+                    .iter()
+                    .map(|&b| b << (32 - bits) | (rng.next_u64() as u32 >> bits))
+                    .collect();
+                let table = Table::from_keys(bits, &keys, &ids, max);
+                for b in 0..1usize << bits {
+                    let want: Vec<(u8, u32)> = keys
+                        .iter()
+                        .zip(&ids)
+                        .filter(|(k, _)| high_of(**k, bits) as usize == b)
+                        .map(|(&k, &id)| (low_of(k, bits), id))
+                        .collect();
+                    let case = format!("max {max} sizes {sizes:?} bucket {b}");
+                    assert_eq!(table.entries(b), want, "{case}");
+                    let bucket = table.bucket(b);
+                    assert_eq!(bucket.len as usize, want.len(), "{case}");
+                    for (k, &(filter, id)) in want.iter().enumerate() {
+                        assert_eq!(table.id(bucket, k as u32), id, "{case} entry {k}");
+                        assert_eq!(table.data[bucket.at + k], filter, "{case} entry {k}");
                     }
                 }
             }
+        }
+    }
+
+    #[test]
+    fn bit_reads_match_a_bit_at_a_time() {
+        let mut rng = crate::testing::Rng(7);
+        let mut bytes = vec![0u8; 64 + DATA_PAD];
+        let mut want = vec![false; 64 * 8];
+        for _ in 0..300 {
+            let width = 1 + rng.below(56) as u32;
+            let at = rng.below((64 * 8 - u64::from(width)) + 1) as usize;
+            // Only into zero bits, as the builder writes.
+            if (at..at + width as usize).any(|i| want[i]) {
+                continue;
+            }
+            let value = rng.next_u64() & ((1u64 << width) - 1);
+            put_bits(&mut bytes, at, value, width);
+            for i in 0..width as usize {
+                want[at + i] = value >> i & 1 == 1;
+            }
+        }
+        for at in 0..64 * 8 - 64 {
+            let expect = (0..64).fold(0u64, |w, i| w | u64::from(want[at + i]) << i);
+            assert_eq!(bits64(&bytes, at), expect, "bit {at}");
         }
     }
 
@@ -703,19 +845,21 @@ mod tests {
     #[test]
     fn bucket_filter_matches_a_byte_at_a_time() {
         let mut rng = crate::testing::Rng(6);
-        let mut lows: Vec<u8> = (0..100).map(|_| rng.below(16) as u8 * 17).collect();
-        lows.extend([0xAB; LOW_PAD]);
-        for s in 0..40 {
-            for e in s..s + 30 {
+        let mut data: Vec<u8> = (0..100).map(|_| rng.below(16) as u8 * 17).collect();
+        data.extend([0xAB; DATA_PAD]);
+        for at in 0..40 {
+            for len in 0..50 {
                 for ql in [0u8, 0x11, 0x22, 0xFF, 0x0F] {
                     for budget in 0..=8 {
                         let mut got = Vec::new();
-                        filter_bucket(&lows, s, e, ql, budget, &mut got);
-                        let want: Vec<u32> = (s..e)
-                            .filter(|&i| (lows[i] ^ ql).count_ones() <= budget)
-                            .map(|i| i as u32)
+                        filter(&data, at, len, ONES * u64::from(ql), budget, |k| {
+                            got.push(k)
+                        });
+                        let want: Vec<u32> = (0..len)
+                            .filter(|&k| (data[at + k] ^ ql).count_ones() <= budget)
+                            .map(|k| k as u32)
                             .collect();
-                        assert_eq!(got, want, "{s}..{e} ql {ql} budget {budget}");
+                        assert_eq!(got, want, "{at}+{len} ql {ql} budget {budget}");
                     }
                 }
             }
