@@ -16,6 +16,13 @@
 //! radius of its own substring, and verifies the hashes it finds there with
 //! a full 256-bit popcount.
 //!
+//! Eight tables is the default. [`PdqIndex::with_tables`] cuts the hash
+//! into 9 to 12 narrower substrings instead (`d = T r + a` over `T`
+//! tables, the same bound): smaller probe radii, so much faster queries,
+//! for about 4 bytes a hash more per table (at ten million hashes and
+//! `d = 31`, ten tables answer in about half the time at 2.2× the raw
+//! hashes; `docs/benchmarks.md` has the numbers).
+//!
 //! Each table is laid out compactly: entries sorted by the top `b` bits
 //! of the substring (the bucket; `b` grows with the table so buckets hold
 //! about 16 entries), one byte-aligned record per bucket, and a `u32`
@@ -25,7 +32,7 @@
 //! match when the probe has no bits of its radius left for them (most
 //! probes), a per-byte popcount bound otherwise. Then come the entries'
 //! ids, ascending and Elias–Fano coded (the top bits in unary, the low
-//! bits packed), about `log2(n / 2^b) + 3` bits an id; an entry that
+//! bits packed), about `log2(n / 2^b) + 2.5` bits an id; an entry that
 //! passes the filter decodes its id from the bits right after the filter
 //! bytes, usually the cache line the filter just read, and only then reads
 //! its hash. A record's length gives back its number of entries. All of it

@@ -4,19 +4,23 @@ use std::collections::HashSet;
 
 use crate::Hash256;
 
-/// Substrings per hash, and so tables per segment.
+/// Substrings per hash, and so tables per segment, unless the index is
+/// built with another [`Layout`].
 pub(crate) const TABLES: usize = 8;
+/// The most tables a layout may have (substrings of 21 bits and more).
+pub(crate) const MAX_TABLES: usize = 12;
 /// Bits of a substring kept per entry below the directory bits.
 const LOW_BITS: u32 = 8;
 /// The directory never has more than 2^MAX_DIR_BITS buckets (the low bits
-/// must still fit in the 32-bit substring).
+/// must still fit in a 32-bit key).
 const MAX_DIR_BITS: u32 = 32 - LOW_BITS;
 /// The average number of entries per directory bucket the sizing aims for.
 pub(crate) const BUCKET_TARGET: f64 = 16.0;
 /// Below this many entries a segment builds its tables on one thread.
 const PARALLEL_MIN: usize = 1 << 16;
 
-/// A hash as four little-endian words; substring `t` is bits `32t..32t+32`.
+/// A hash as four little-endian words; bit `i` of the hash is bit `i % 64`
+/// of word `i / 64`.
 pub(crate) type Words = [u64; 4];
 
 #[inline]
@@ -38,29 +42,104 @@ pub(crate) fn distance(a: &Words, b: &Words) -> u32 {
         + (a[3] ^ b[3]).count_ones()
 }
 
-#[inline]
-pub(crate) fn substring(w: &Words, t: usize) -> u32 {
-    // Truncation keeps the wanted half of the word.
-    (w[t >> 1] >> ((t & 1) * 32)) as u32
+/// How the 256 bits are cut into substrings, one table each: `tables`
+/// (8 to [`MAX_TABLES`]) runs of consecutive bits, the first `256 %
+/// tables` of them one bit wider than the rest. Eight tables (32-bit
+/// substrings, the default) keep the index under twice the raw hashes;
+/// more tables probe fewer buckets at the same radius and cost about 4
+/// bytes a hash each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Layout {
+    tables: usize,
+    /// (first word, bit offset in it, width) of each substring.
+    cuts: [(u8, u8, u8); MAX_TABLES],
 }
 
-/// Per-table probe radius for a query radius `d` (the refined pigeonhole
-/// bound): with `d = 8r + a`, tables `0..=a` use `r` and the rest `r - 1`.
-/// A negative radius means the table is not probed at all.
-pub(crate) fn radii(d: u32) -> [i32; TABLES] {
-    let d = d.min(256) as i32;
-    let (r, a) = (d / TABLES as i32, d % TABLES as i32);
-    std::array::from_fn(|t| if (t as i32) <= a { r } else { r - 1 })
+impl Default for Layout {
+    fn default() -> Self {
+        Layout::new(TABLES)
+    }
+}
+
+impl Layout {
+    /// # Panics
+    ///
+    /// If `tables` is not in `8..=MAX_TABLES`.
+    pub(crate) fn new(tables: usize) -> Layout {
+        assert!(
+            (TABLES..=MAX_TABLES).contains(&tables),
+            "an index has 8 to {MAX_TABLES} tables, not {tables}"
+        );
+        let (base, wider) = (256 / tables, 256 % tables);
+        let mut cuts = [(0u8, 0u8, 0u8); MAX_TABLES];
+        let mut start = 0usize;
+        for (t, cut) in cuts.iter_mut().enumerate().take(tables) {
+            let width = base + usize::from(t < wider);
+            *cut = ((start / 64) as u8, (start % 64) as u8, width as u8);
+            start += width;
+        }
+        debug_assert_eq!(start, 256);
+        Layout { tables, cuts }
+    }
+
+    pub(crate) fn tables(&self) -> usize {
+        self.tables
+    }
+
+    /// The width in bits of substring `t`.
+    pub(crate) fn width(&self, t: usize) -> u32 {
+        u32::from(self.cuts[t].2)
+    }
+
+    /// The most directory bits a table may use: no more than its
+    /// narrowest substring has.
+    fn max_dir_bits(&self) -> u32 {
+        MAX_DIR_BITS.min(self.width(self.tables - 1))
+    }
+
+    /// Substring `t` of `w` as a table key: its bits at the top of a
+    /// `u32`, zeros below (for 32-bit substrings, the substring itself).
+    #[inline]
+    pub(crate) fn key(&self, w: &Words, t: usize) -> u32 {
+        let (word, offset, width) = self.cuts[t];
+        let word = usize::from(word);
+        let next = w.get(word + 1).copied().unwrap_or(0);
+        let pair = (u128::from(next) << 64) | u128::from(w[word]);
+        // Truncation keeps the low 32 bits; the shift drops those past the
+        // substring (width >= 21).
+        let v = (pair >> offset) as u32;
+        v << (32 - u32::from(width))
+    }
+
+    /// Per-table probe radius for a query radius `d` (the refined
+    /// pigeonhole bound): with `d = T r + a` over `T` tables, tables
+    /// `0..=a` (the wider ones first) use `r` and the rest `r - 1`. A
+    /// negative radius means the table is not probed at all; tables past
+    /// `T` are never probed.
+    pub(crate) fn radii(&self, d: u32) -> [i32; MAX_TABLES] {
+        let d = d.min(256) as i32;
+        let n = self.tables as i32;
+        let (r, a) = (d / n, d % n);
+        std::array::from_fn(|t| {
+            if t >= self.tables {
+                -1
+            } else if (t as i32) <= a {
+                r
+            } else {
+                r - 1
+            }
+        })
+    }
 }
 
 /// Directory bits for a segment of `n` entries: buckets of about
-/// [`BUCKET_TARGET`] entries.
-pub(crate) fn dir_bits(n: usize) -> u32 {
+/// [`BUCKET_TARGET`] entries, and at most `max`.
+pub(crate) fn dir_bits(n: usize, max: u32) -> u32 {
     let ratio = n as f64 / BUCKET_TARGET;
     if ratio <= 1.0 {
         0
     } else {
-        (ratio.log2().round() as u32).min(MAX_DIR_BITS)
+        (ratio.log2().round() as u32).min(max)
     }
 }
 
@@ -75,7 +154,8 @@ fn low_of(key: u32, bits: u32) -> u8 {
     (key >> (MAX_DIR_BITS - bits)) as u8
 }
 
-/// The bits of a substring a table resolves: its top `bits + 8`.
+/// The bits of a key a table resolves: its top `bits + 8` (past the end
+/// of a narrower substring, the key's bits are zeros for every hash).
 #[inline]
 fn resolution_mask(bits: u32) -> u32 {
     !(u32::MAX.checked_shr(bits + LOW_BITS).unwrap_or(0))
@@ -243,18 +323,21 @@ pub(crate) const MAX_ENTRIES: usize = if cfg!(test) { 1 << 12 } else { 1 << 29 }
 /// bucket) and, within a bucket, by id. Bucket `b` with `m > 0` entries is
 /// one byte-aligned record:
 ///
-/// - `m` filter bytes: the 8 bits of each entry's substring after the
+/// - `m` filter bytes: the 8 bits of each entry's key after the
 ///   directory bits;
-/// - the ids, Elias–Fano style: `m + 2^high_bits` bits of their top
-///   `high_bits` in unary (entry `j` sets bit `high_j + j`), then `m *
-///   low_bits` bits of their other bits, then up to 7 bits of padding.
+/// - the ids, Elias–Fano style: `m + slack` bits of `id >> low_bits` in
+///   unary (entry `j` sets bit `(id_j >> low_bits) + j`; `slack` is
+///   `(max_id >> low_bits) + 1`, with `low_bits` chosen so that it is
+///   between one and two times the average bucket), then `m * low_bits`
+///   bits of their low bits, then up to 7 bits of padding.
 ///
 /// An empty bucket has no record. A probe reads the record's offset from
 /// the directory and the record itself, and an entry that passes the
 /// filter finds its id in the bits right after the filter bytes, usually
 /// in the cache line just read. A record's size gives back its `m` (see
 /// [`Table::bucket`]), so the directory is one `u32` per bucket. About
-/// `9 + log2(n / 2^bits) + 1` bits an entry, plus 4 bytes a bucket.
+/// `8 + log2(n / m) + 2.5` bits an entry for buckets of about `m`, plus 4
+/// bytes a bucket.
 #[derive(Debug)]
 struct Table {
     /// Where each bucket's record starts, relative to its block's start
@@ -264,7 +347,8 @@ struct Table {
     blocks: Vec<u64>,
     data: Vec<u8>,
     low_bits: u32,
-    high_bits: u32,
+    /// Bits of a record's unary part beyond one per entry.
+    slack: usize,
     len: usize,
 }
 
@@ -276,10 +360,17 @@ struct Bucket {
 }
 
 impl Table {
-    fn build(t: usize, bits: u32, ids: &[u32], hashes: &[Words], max_id: u32) -> Table {
+    fn build(
+        layout: &Layout,
+        t: usize,
+        bits: u32,
+        ids: &[u32],
+        hashes: &[Words],
+        max_id: u32,
+    ) -> Table {
         let keys: Vec<u32> = ids
             .iter()
-            .map(|&id| substring(&hashes[id as usize], t))
+            .map(|&id| layout.key(&hashes[id as usize], t))
             .collect();
         Table::from_keys(bits, &keys, ids, max_id)
     }
@@ -310,16 +401,19 @@ impl Table {
         drop(cursor);
 
         let id_bits = 32 - max_id.leading_zeros();
-        // Unary parts of about two bits an entry: 2^high_bits near the
-        // average bucket.
+        // Ids below 2^low_bits share a unary bucket: the unary part is m +
+        // (max_id >> low_bits) + 1 bits, between one and two bits an entry
+        // for a bucket of average size.
         let average = n as f64 / buckets as f64;
-        let high_bits = if average < 1.0 {
-            0
+        let low_bits = if average < 1.0 {
+            id_bits
         } else {
-            (average.log2().round() as u32).min(id_bits)
+            ((f64::from(max_id) + 1.0) / average)
+                .log2()
+                .floor()
+                .clamp(0.0, f64::from(id_bits)) as u32
         };
-        let low_bits = id_bits - high_bits;
-        let slack = 1usize << high_bits;
+        let slack = ((u64::from(max_id) >> low_bits) + 1) as usize;
         let record = |m: usize| {
             if m == 0 {
                 0
@@ -368,7 +462,7 @@ impl Table {
             blocks,
             data,
             low_bits,
-            high_bits,
+            slack,
             len: n,
         }
     }
@@ -379,11 +473,11 @@ impl Table {
         let start = self.blocks[b >> BLOCK_BITS] as usize + self.offsets[b] as usize;
         let c = b + 1;
         let end = self.blocks[c >> BLOCK_BITS] as usize + self.offsets[c] as usize;
-        // A record of m > 0 entries has 8m + 8 ceil((m (1 + low) + 2^high)
-        // / 8) bits, between m (9 + low) + 2^high and 7 more: so m is the
+        // A record of m > 0 entries has 8m + 8 ceil((m (1 + low) + slack)
+        // / 8) bits, between m (9 + low) + slack and 7 more: so m is the
         // quotient below.
         let bits = 8 * (end - start);
-        let m = bits.saturating_sub(1 << self.high_bits) / (9 + self.low_bits as usize);
+        let m = bits.saturating_sub(self.slack) / (9 + self.low_bits as usize);
         Bucket {
             at: start,
             len: m as u32,
@@ -407,7 +501,7 @@ impl Table {
             at += 64;
         };
         let high = (pos - unary - k as usize) as u64;
-        let lows = unary + m + (1usize << self.high_bits);
+        let lows = unary + m + self.slack;
         let low = bits64(&self.data, lows + k as usize * self.low_bits as usize)
             & ((1u64 << self.low_bits) - 1);
         ((high << self.low_bits) | low) as u32
@@ -418,7 +512,7 @@ impl Table {
         let bucket = self.bucket(b);
         let m = bucket.len as usize;
         let unary = 8 * (bucket.at + m);
-        let lows = unary + m + (1usize << self.high_bits);
+        let lows = unary + m + self.slack;
         let low_mask = (1u64 << self.low_bits) - 1;
         let mut out = Vec::with_capacity(m);
         let mut at = unary;
@@ -460,6 +554,7 @@ pub(crate) struct Counters {
 pub(crate) struct Segment {
     len: usize,
     bits: u32,
+    layout: Layout,
     tables: Vec<Table>,
     /// Ids whose entry here is stale (the id was inserted again with another
     /// hash, which lives in a newer segment or the buffer).
@@ -468,7 +563,7 @@ pub(crate) struct Segment {
 
 impl Segment {
     /// Builds a segment over `ids` (distinct, all present in `hashes`).
-    pub(crate) fn build(ids: &[u32], hashes: &[Words]) -> Segment {
+    pub(crate) fn build(ids: &[u32], hashes: &[Words], layout: Layout) -> Segment {
         let sorted;
         let ids = if ids.windows(2).all(|w| w[0] < w[1]) {
             ids
@@ -484,19 +579,20 @@ impl Segment {
             ids.len() <= MAX_ENTRIES,
             "a segment holds at most 2^29 entries"
         );
-        let bits = dir_bits(ids.len());
+        let bits = dir_bits(ids.len(), layout.max_dir_bits());
+        let tables = layout.tables();
         let max_id = ids.iter().copied().max().unwrap_or(0);
         let threads = if ids.len() < PARALLEL_MIN {
             1
         } else {
-            std::thread::available_parallelism().map_or(1, |n| n.get().min(TABLES))
+            std::thread::available_parallelism().map_or(1, |n| n.get().min(tables))
         };
         let tables = if threads <= 1 {
-            (0..TABLES)
-                .map(|t| Table::build(t, bits, ids, hashes, max_id))
+            (0..tables)
+                .map(|t| Table::build(&layout, t, bits, ids, hashes, max_id))
                 .collect()
         } else {
-            let mut slots: Vec<Option<Table>> = (0..TABLES).map(|_| None).collect();
+            let mut slots: Vec<Option<Table>> = (0..tables).map(|_| None).collect();
             std::thread::scope(|scope| {
                 let mut chunks: Vec<Vec<(usize, &mut Option<Table>)>> =
                     (0..threads).map(|_| Vec::new()).collect();
@@ -506,7 +602,7 @@ impl Segment {
                 for chunk in chunks {
                     scope.spawn(move || {
                         for (t, slot) in chunk {
-                            *slot = Some(Table::build(t, bits, ids, hashes, max_id));
+                            *slot = Some(Table::build(&layout, t, bits, ids, hashes, max_id));
                         }
                     });
                 }
@@ -519,6 +615,7 @@ impl Segment {
         Segment {
             len: ids.len(),
             bits,
+            layout,
             tables,
             dead: HashSet::new(),
         }
@@ -551,7 +648,7 @@ impl Segment {
         if self.dead.contains(&id) {
             return false;
         }
-        let key = substring(w, 0);
+        let key = self.layout.key(w, 0);
         let b = high_of(key, self.bits) as usize;
         let l = low_of(key, self.bits);
         self.tables[0].entries(b).contains(&(l, id))
@@ -581,7 +678,7 @@ impl Segment {
         &self,
         q: &Words,
         d: u32,
-        radii: &[i32; TABLES],
+        radii: &[i32; MAX_TABLES],
         hashes: &[Words],
         scratch: &mut Scratch,
         out: &mut Vec<(u32, u32)>,
@@ -589,7 +686,14 @@ impl Segment {
     ) {
         let bits = self.bits;
         let mask = resolution_mask(bits);
-        let qsub: [u32; TABLES] = std::array::from_fn(|t| substring(q, t));
+        let layout = &self.layout;
+        let qsub: [u32; MAX_TABLES] = std::array::from_fn(|t| {
+            if t < layout.tables() {
+                layout.key(q, t)
+            } else {
+                0
+            }
+        });
         let mut masks_for = i32::MIN;
         for (t, table) in self.tables.iter().enumerate() {
             let r = radii[t];
@@ -666,7 +770,7 @@ impl Segment {
                 // Report a match only from the first table that produced it.
                 let earlier = (0..t).any(|u| {
                     radii[u] >= 0
-                        && ((substring(h, u) ^ qsub[u]) & mask).count_ones() as i32 <= radii[u]
+                        && ((layout.key(h, u) ^ qsub[u]) & mask).count_ones() as i32 <= radii[u]
                 });
                 if earlier || (!self.dead.is_empty() && self.dead.contains(&id)) {
                     continue;
@@ -696,18 +800,70 @@ mod tests {
 
     #[test]
     fn radii_follow_the_refined_pigeonhole_bound() {
+        let eight = Layout::default();
+        let radii = |d| eight.radii(d)[..8].to_vec();
         assert_eq!(radii(0), [0, -1, -1, -1, -1, -1, -1, -1]);
         assert_eq!(radii(5), [0, 0, 0, 0, 0, 0, -1, -1]);
         assert_eq!(radii(31), [3; 8]);
         assert_eq!(radii(32), [4, 3, 3, 3, 3, 3, 3, 3]);
         assert_eq!(radii(256), [32, 31, 31, 31, 31, 31, 31, 31]);
         assert_eq!(radii(1000), radii(256));
+        assert_eq!(eight.radii(31)[8..], [-1; 4]);
+        assert_eq!(
+            Layout::new(10).radii(31)[..],
+            [3, 3, 2, 2, 2, 2, 2, 2, 2, 2, -1, -1]
+        );
+        assert_eq!(
+            Layout::new(12).radii(31)[..],
+            [2, 2, 2, 2, 2, 2, 2, 2, 1, 1, 1, 1]
+        );
         // The bound: no split of d + 1 differing bits stays under every
         // table's radius.
-        for d in 0..=256u32 {
-            let slack: i32 = radii(d).iter().map(|r| r + 1).sum();
-            assert_eq!(slack as u32, d.min(256) + 1, "d = {d}");
+        for tables in TABLES..=MAX_TABLES {
+            let layout = Layout::new(tables);
+            for d in 0..=256u32 {
+                // Unused tables have radius -1 and add nothing.
+                let slack: i32 = layout.radii(d).iter().map(|r| r + 1).sum();
+                assert_eq!(slack, d.min(256) as i32 + 1, "{tables} tables, d = {d}");
+            }
         }
+    }
+
+    /// Every layout cuts the 256 bits into runs that cover each bit once,
+    /// the wider runs first, and a key is its run's bits, top-aligned.
+    #[test]
+    fn keys_are_the_substrings_top_aligned() {
+        let mut rng = crate::testing::Rng(5);
+        for tables in TABLES..=MAX_TABLES {
+            let layout = Layout::new(tables);
+            let widths: Vec<u32> = (0..tables).map(|t| layout.width(t)).collect();
+            assert_eq!(widths.iter().sum::<u32>(), 256);
+            assert!(widths.windows(2).all(|w| w[0] >= w[1] && w[0] - w[1] <= 1));
+            assert!(layout.max_dir_bits() <= widths[tables - 1]);
+            for _ in 0..50 {
+                let w = to_words(&rng.hash());
+                let mut start = 0;
+                for (t, &width) in widths.iter().enumerate() {
+                    // Bit at a time: bit `start + i` of the hash is bit
+                    // `31 - (width - 1 - i)` of the key.
+                    let mut want = 0u32;
+                    for i in 0..width {
+                        let bit = start + i;
+                        let set = (w[(bit / 64) as usize] >> (bit % 64)) & 1;
+                        want |= (set as u32) << (32 - width + i);
+                    }
+                    assert_eq!(layout.key(&w, t), want, "{tables} tables, substring {t}");
+                    start += width;
+                }
+            }
+        }
+        // Eight tables: the key is the 32-bit substring itself.
+        let w = [0x0123_4567_89ab_cdef, 1 << 63, 0, u64::MAX];
+        let eight = Layout::default();
+        assert_eq!(eight.key(&w, 0), 0x89ab_cdef);
+        assert_eq!(eight.key(&w, 1), 0x0123_4567);
+        assert_eq!(eight.key(&w, 3), 0x8000_0000);
+        assert_eq!(eight.key(&w, 7), u32::MAX);
     }
 
     #[test]
@@ -868,10 +1024,12 @@ mod tests {
 
     #[test]
     fn directory_grows_with_the_segment() {
-        assert_eq!(dir_bits(0), 0);
-        assert_eq!(dir_bits(16), 0);
-        assert_eq!(dir_bits(10_000_000), 19);
-        assert_eq!(dir_bits(usize::MAX), MAX_DIR_BITS);
+        assert_eq!(dir_bits(0, MAX_DIR_BITS), 0);
+        assert_eq!(dir_bits(16, MAX_DIR_BITS), 0);
+        assert_eq!(dir_bits(10_000_000, MAX_DIR_BITS), 19);
+        assert_eq!(dir_bits(usize::MAX, MAX_DIR_BITS), MAX_DIR_BITS);
+        assert_eq!(Layout::new(12).max_dir_bits(), 21);
+        assert_eq!(dir_bits(usize::MAX, 21), 21);
         assert_eq!(resolution_mask(24), u32::MAX);
         assert_eq!(resolution_mask(0), 0xFF00_0000);
     }

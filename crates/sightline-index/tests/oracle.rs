@@ -524,3 +524,131 @@ fn memory_is_counted_and_close_to_the_raw_hashes() {
     assert!(bytes >= raw + 8 * 3 * hashes.len(), "{bytes}");
     assert!(bytes <= raw * 2, "{bytes} vs raw {raw}");
 }
+
+/// `h` with `counts[t]` distinct bits flipped in substring `t` of a layout
+/// whose substrings have the given widths (consecutive runs of bits, in
+/// order), the flips going to each run's top bits first when `top_first`
+/// (the bits every table resolves).
+fn flip_runs(
+    rng: &mut Rng,
+    h: &Hash256,
+    widths: &[usize],
+    counts: &[usize],
+    top_first: bool,
+) -> Hash256 {
+    let mut out = *h;
+    let mut start = 0;
+    for (&width, &c) in widths.iter().zip(counts) {
+        let mut bits: Vec<usize> = (start..start + width).rev().collect();
+        let pool = if top_first { c.min(width) } else { width };
+        for i in 0..c {
+            // Shuffle within the pool: the top `c` bits in some order, or
+            // any `c` bits of the run.
+            let j = i + rng.below((pool.max(c) - i) as u64) as usize;
+            bits.swap(i, j);
+            out[bits[i] / 8] ^= 1 << (bits[i] % 8);
+        }
+        start += width;
+    }
+    out
+}
+
+/// Every table count gives the same, exact, answers: hashes placed at and
+/// around the pigeonhole boundary of that layout's own substrings,
+/// clustered and random background, bulk loaded, then grown by single
+/// inserts through the buffer and segment merges, then compacted.
+#[test]
+fn every_table_count_matches_brute_force() {
+    for tables in 8..=12usize {
+        let mut rng = Rng(20 + tables as u64);
+        let widths: Vec<usize> = (0..tables)
+            .map(|t| 256 / tables + usize::from(t < 256 % tables))
+            .collect();
+        let query = rng.hash();
+        let mut hashes: Vec<Hash256> = (0..1500).map(|_| rng.hash()).collect();
+        for d in [8usize, 31, 32] {
+            for n in [d - 1, d, d + 1] {
+                // Evenly spread (each table just at or over its radius),
+                // all in one substring, and at random.
+                for rotate in 0..tables {
+                    let mut counts = vec![0; tables];
+                    for i in 0..n {
+                        counts[(i + rotate) % tables] += 1;
+                    }
+                    for top_first in [false, true] {
+                        hashes.push(flip_runs(&mut rng, &query, &widths, &counts, top_first));
+                    }
+                    let mut one = vec![0; tables];
+                    one[rotate] = n.min(widths[rotate]);
+                    hashes.push(flip_runs(&mut rng, &query, &widths, &one, true));
+                }
+            }
+        }
+        for _ in 0..20 {
+            let centre = rng.hash();
+            for _ in 0..30 {
+                let k = rng.below(40) as u32;
+                hashes.push(rng.flip(&centre, k));
+            }
+        }
+        let mut index = PdqIndex::with_tables(tables);
+        assert_eq!(index.tables(), tables);
+        index.extend(hashes.iter().enumerate().map(|(i, h)| (i as u32, h)));
+        let what = format!("{tables} tables");
+        for d in 0..=40 {
+            let (got, _) = index.radius_with(&query, d, SearchPlan::Index);
+            assert_eq!(got, brute_force(&hashes, &query, d), "{what}, d = {d}");
+        }
+        assert!(
+            brute_force(&hashes, &query, 31)
+                .iter()
+                .any(|&(_, dist)| dist == 31),
+            "{what}: a hash sits on the boundary"
+        );
+        let queries = queries_for(&mut rng, &hashes, 12);
+        check_all(&index, &hashes, &queries, &what);
+        for step in 0..5000 {
+            let base = hashes[rng.below(hashes.len() as u64) as usize];
+            let h = if step % 2 == 0 {
+                rng.flip(&base, 20)
+            } else {
+                rng.hash()
+            };
+            index.insert(hashes.len() as u32, &h);
+            hashes.push(h);
+        }
+        check_all(&index, &hashes, &queries, &format!("{what}, after inserts"));
+        index.compact();
+        check_all(&index, &hashes, &queries, &format!("{what}, after compact"));
+    }
+}
+
+/// More tables cost about four bytes a hash each: the trade-off
+/// `with_tables` documents.
+#[test]
+fn more_tables_probe_less_and_cost_more_memory() {
+    let mut rng = Rng(30);
+    let hashes: Vec<Hash256> = (0..100_000).map(|_| rng.hash()).collect();
+    let q = rng.hash();
+    let mut last: Option<(usize, u64)> = None;
+    for tables in [8usize, 9, 10] {
+        let mut index = PdqIndex::with_tables(tables);
+        index.extend(hashes.iter().enumerate().map(|(i, h)| (i as u32, h)));
+        let (got, stats) = index.radius_with(&q, 31, SearchPlan::Index);
+        assert_eq!(got, brute_force(&hashes, &q, 31));
+        let bytes = index.memory_bytes();
+        if let Some((before, probes)) = last {
+            let per_hash = (bytes - before) as f64 / hashes.len() as f64;
+            assert!(
+                (3.0..4.5).contains(&per_hash),
+                "{tables} tables: {per_hash} bytes a hash more"
+            );
+            assert!(
+                stats.probes < probes,
+                "{tables} tables: {} probes",
+                stats.probes
+            );
+        }
+        last = Some((bytes, stats.probes));
+    }
+}
