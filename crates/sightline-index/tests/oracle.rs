@@ -539,12 +539,13 @@ fn flip_runs(
     let mut out = *h;
     let mut start = 0;
     for (&width, &c) in widths.iter().zip(counts) {
+        let c = c.min(width);
         let mut bits: Vec<usize> = (start..start + width).rev().collect();
-        let pool = if top_first { c.min(width) } else { width };
+        let pool = if top_first { c } else { width };
         for i in 0..c {
             // Shuffle within the pool: the top `c` bits in some order, or
             // any `c` bits of the run.
-            let j = i + rng.below((pool.max(c) - i) as u64) as usize;
+            let j = i + rng.below((pool - i) as u64) as usize;
             bits.swap(i, j);
             out[bits[i] / 8] ^= 1 << (bits[i] % 8);
         }
