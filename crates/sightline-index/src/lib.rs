@@ -25,12 +25,15 @@
 //!
 //! Each table is laid out compactly: entries sorted by the top `b` bits
 //! of the substring (the bucket; `b` grows with the table so buckets hold
-//! about 16 entries), one byte-aligned record per bucket, and a `u32`
-//! offset per bucket to find it (the "directory"). A record holds first
+//! about 16 entries), one byte-aligned record per bucket, and a `u16`
+//! offset per bucket to find it (the "directory": the record's offset
+//! within its block of up to 64 buckets, plus one `u64` start per block;
+//! blocks shrink where records are unusually large). A record holds first
 //! the next 8 bits of each entry's substring (its filter byte), so a probe
 //! filters them eight at a time with word-wide bit tricks: an exact byte
 //! match when the probe has no bits of its radius left for them (most
-//! probes), a per-byte popcount bound otherwise. Then come the entries'
+//! probes), a per-byte popcount bound otherwise, the test chosen once per
+//! bucket. Then come the entries'
 //! ids, ascending and Elias–Fano coded (the top bits in unary, the low
 //! bits packed), about `log2(n / 2^b) + 2.5` bits an id; an entry that
 //! passes the filter decodes its id from the bits right after the filter

@@ -222,19 +222,6 @@ fn light_bytes(x: u64, budget: u32) -> u64 {
     !(c + ONES * u64::from(0x7F - budget)) & HIGHS
 }
 
-/// The high bit of each byte of `x` (eight filter bytes XOR the query's)
-/// with at most `budget` ones.
-#[inline]
-fn passing(x: u64, budget: u32) -> u64 {
-    if budget == 0 {
-        zero_bytes(x)
-    } else if budget >= LOW_BITS {
-        HIGHS
-    } else {
-        light_bytes(x, budget)
-    }
-}
-
 /// The little-endian word of the eight bytes at `at` (which the padding
 /// guarantees exist).
 #[inline]
@@ -272,23 +259,60 @@ fn select_in_word(mut w: u64, j: u32) -> u32 {
     w.trailing_zeros()
 }
 
+/// `KEEP[n]`: the high bits of the bytes of three words (24 entries) that
+/// are among the first `n` entries.
+static KEEP: [[u64; 3]; 25] = {
+    let mut table = [[0u64; 3]; 25];
+    let mut n = 0;
+    while n <= 24 {
+        let mut w = 0;
+        while w < 3 {
+            let mut byte = 0;
+            while byte < 8 {
+                if 8 * w + byte < n {
+                    table[n][w] |= 0x80 << (8 * byte);
+                }
+                byte += 1;
+            }
+            w += 1;
+        }
+        n += 1;
+    }
+    table
+};
+
 /// Calls `hit` with each entry `k` of a bucket of `len` entries whose
 /// filter byte (the bytes from `at`) is within `budget` bits of the query's
 /// (`q`: the byte repeated eight times).
+#[inline]
+fn filter(data: &[u8], at: usize, len: usize, q: u64, budget: u32, hit: impl FnMut(u32)) {
+    // One branch a bucket (on the budget, which changes once per weight of
+    // the probe masks) picks a loop with its byte test inlined.
+    match budget {
+        0 => filter_by(data, at, len, q, zero_bytes, hit),
+        b if b >= LOW_BITS => filter_by(data, at, len, q, |_| HIGHS, hit),
+        b => filter_by(data, at, len, q, |x| light_bytes(x, b), hit),
+    }
+}
+
+/// [`filter`] with `test` giving the high bit of each byte of a word (the
+/// filter bytes XOR the query's) that passes.
 ///
 /// The first 24 entries (a bucket holds about 16) are tested as three
 /// words without branching on the length, so the loop does not mispredict.
-#[inline]
-fn filter(data: &[u8], at: usize, len: usize, q: u64, budget: u32, mut hit: impl FnMut(u32)) {
-    // The high bits of the bytes of the word at entry `from` that are in
-    // the bucket.
-    let keep = |from: usize| {
-        let bytes = len.saturating_sub(from).min(8) as u32;
-        HIGHS & 1u64.checked_shl(8 * bytes).unwrap_or(0).wrapping_sub(1)
-    };
-    let m0 = passing(word_at(data, at) ^ q, budget) & keep(0);
-    let m1 = passing(word_at(data, at + 8) ^ q, budget) & keep(8);
-    let m2 = passing(word_at(data, at + 16) ^ q, budget) & keep(16);
+#[inline(always)]
+fn filter_by(
+    data: &[u8],
+    at: usize,
+    len: usize,
+    q: u64,
+    test: impl Fn(u64) -> u64,
+    mut hit: impl FnMut(u32),
+) {
+    let keep = &KEEP[len.min(24)];
+    let m0 = test(word_at(data, at) ^ q) & keep[0];
+    let m1 = test(word_at(data, at + 8) ^ q) & keep[1];
+    let m2 = test(word_at(data, at + 16) ^ q) & keep[2];
     if m0 | m1 | m2 != 0 {
         for (from, mut m) in [(0u32, m0), (8, m1), (16, m2)] {
             while m != 0 {
@@ -299,7 +323,8 @@ fn filter(data: &[u8], at: usize, len: usize, q: u64, budget: u32, mut hit: impl
     }
     let mut from = 24;
     while from < len {
-        let mut m = passing(word_at(data, at + from) ^ q, budget) & keep(from);
+        let keep = KEEP[(len - from).min(8)][0];
+        let mut m = test(word_at(data, at + from) ^ q) & keep;
         while m != 0 {
             hit(from as u32 + m.trailing_zeros() / 8);
             m &= m - 1;
@@ -308,13 +333,15 @@ fn filter(data: &[u8], at: usize, len: usize, q: u64, budget: u32, mut hit: impl
     }
 }
 
-/// Buckets per block of the directory: a record's offset is kept relative
-/// to its block's, so it fits 32 bits.
-const BLOCK_BITS: u32 = 16;
+/// Buckets per block of the directory, at most: a record's offset is kept
+/// relative to its block's start in 16 bits, so a table whose records are
+/// unusually large somewhere (many hashes sharing a substring) uses smaller
+/// blocks, down to one bucket a block (see [`block_bits`]).
+const BLOCK_BITS: u32 = 6;
 
-/// A segment holds at most this many entries (so that a block's records
-/// fit 2^32 bytes, whatever their sizes); the index builds several rather
-/// than a larger one. Small under test, so that tests split.
+/// A segment holds at most this many entries (so that its bucket counts
+/// stay far inside `u32`); the index builds several rather than a larger
+/// one. Small under test, so that tests split.
 pub(crate) const MAX_ENTRIES: usize = if cfg!(test) { 1 << 12 } else { 1 << 29 };
 
 /// One substring's table.
@@ -335,21 +362,38 @@ pub(crate) const MAX_ENTRIES: usize = if cfg!(test) { 1 << 12 } else { 1 << 29 }
 /// the directory and the record itself, and an entry that passes the
 /// filter finds its id in the bits right after the filter bytes, usually
 /// in the cache line just read. A record's size gives back its `m` (see
-/// [`Table::bucket`]), so the directory is one `u32` per bucket. About
-/// `8 + log2(n / m) + 2.5` bits an entry for buckets of about `m`, plus 4
-/// bytes a bucket.
+/// [`Table::bucket`]), so the directory is one `u16` per bucket (the
+/// record's offset within its block of up to 64 buckets) plus a `u64` per
+/// block. About `8 + log2(n / m) + 2.5` bits an entry for buckets of about
+/// `m`, plus a little over 2 bytes a bucket.
 #[derive(Debug)]
 struct Table {
     /// Where each bucket's record starts, relative to its block's start
     /// (`offsets[b + 1]` ends it).
-    offsets: Vec<u32>,
-    /// Where each block of `2^BLOCK_BITS` buckets starts.
+    offsets: Vec<u16>,
+    /// Where each block of `2^block_bits` buckets starts.
     blocks: Vec<u64>,
+    block_bits: u32,
     data: Vec<u8>,
     low_bits: u32,
     /// Bits of a record's unary part beyond one per entry.
     slack: usize,
     len: usize,
+}
+
+/// The most block bits, up to `max`, for which every bucket's record starts
+/// within 64 KiB of its block's start (`sizes`: each bucket's record size).
+/// Zero always works: a block of one bucket starts where its record does.
+fn block_bits(sizes: &[usize], max: u32) -> u32 {
+    (1..=max)
+        .rev()
+        .find(|&g| {
+            sizes.chunks(1 << g).all(|block| {
+                // The last bucket's offset is the sum of all the others.
+                block[..block.len() - 1].iter().sum::<usize>() <= usize::from(u16::MAX)
+            })
+        })
+        .unwrap_or(0)
 }
 
 /// Where a bucket's record starts and how many entries it has.
@@ -422,19 +466,25 @@ impl Table {
             }
         };
 
-        let mut offsets = vec![0u32; buckets + 1];
-        let mut blocks = vec![0u64; (buckets >> BLOCK_BITS) + 1];
+        let sizes: Vec<usize> = starts
+            .windows(2)
+            .map(|w| record((w[1] - w[0]) as usize))
+            .collect();
+        let block_bits = block_bits(&sizes, BLOCK_BITS.min(bits));
+        let mut offsets = vec![0u16; buckets + 1];
+        let mut blocks = vec![0u64; (buckets >> block_bits) + 1];
         let mut total = 0usize;
         for b in 0..=buckets {
-            if b % (1 << BLOCK_BITS) == 0 {
-                blocks[b >> BLOCK_BITS] = total as u64;
+            if b % (1 << block_bits) == 0 {
+                blocks[b >> block_bits] = total as u64;
             }
-            let relative = total - blocks[b >> BLOCK_BITS] as usize;
-            offsets[b] = u32::try_from(relative).expect("a block's records fit 4 GB");
+            let relative = total - blocks[b >> block_bits] as usize;
+            offsets[b] = u16::try_from(relative).expect("block_bits keeps offsets in 16 bits");
             if b < buckets {
-                total += record((starts[b + 1] - starts[b]) as usize);
+                total += sizes[b];
             }
         }
+        drop(sizes);
         let mut data = vec![0u8; total + DATA_PAD];
         let low_mask = (1u64 << low_bits) - 1;
         let mut at = 0usize;
@@ -460,6 +510,7 @@ impl Table {
         Table {
             offsets,
             blocks,
+            block_bits,
             data,
             low_bits,
             slack,
@@ -470,9 +521,10 @@ impl Table {
     /// Where bucket `b`'s record starts and how many entries it holds.
     #[inline]
     fn bucket(&self, b: usize) -> Bucket {
-        let start = self.blocks[b >> BLOCK_BITS] as usize + self.offsets[b] as usize;
+        let g = self.block_bits;
+        let start = self.blocks[b >> g] as usize + usize::from(self.offsets[b]);
         let c = b + 1;
-        let end = self.blocks[c >> BLOCK_BITS] as usize + self.offsets[c] as usize;
+        let end = self.blocks[c >> g] as usize + usize::from(self.offsets[c]);
         // A record of m > 0 entries has 8m + 8 ceil((m (1 + low) + slack)
         // / 8) bits, between m (9 + low) + slack and 7 more: so m is the
         // quotient below.
@@ -537,7 +589,7 @@ impl Table {
     }
 
     fn memory_bytes(&self) -> usize {
-        self.offsets.capacity() * 4 + self.blocks.capacity() * 8 + self.data.capacity()
+        self.offsets.capacity() * 2 + self.blocks.capacity() * 8 + self.data.capacity()
     }
 }
 
@@ -922,23 +974,82 @@ mod tests {
                     .map(|&b| b << (32 - bits) | (rng.next_u64() as u32 >> bits))
                     .collect();
                 let table = Table::from_keys(bits, &keys, &ids, max);
-                for b in 0..1usize << bits {
-                    let want: Vec<(u8, u32)> = keys
-                        .iter()
-                        .zip(&ids)
-                        .filter(|(k, _)| high_of(**k, bits) as usize == b)
-                        .map(|(&k, &id)| (low_of(k, bits), id))
-                        .collect();
-                    let case = format!("max {max} sizes {sizes:?} bucket {b}");
-                    assert_eq!(table.entries(b), want, "{case}");
-                    let bucket = table.bucket(b);
-                    assert_eq!(bucket.len as usize, want.len(), "{case}");
-                    for (k, &(filter, id)) in want.iter().enumerate() {
-                        assert_eq!(table.id(bucket, k as u32), id, "{case} entry {k}");
-                        assert_eq!(table.data[bucket.at + k], filter, "{case} entry {k}");
-                    }
-                }
+                assert_round_trip(
+                    &table,
+                    bits,
+                    &keys,
+                    &ids,
+                    &format!("max {max} sizes {sizes:?}"),
+                );
             }
+        }
+    }
+
+    /// Every bucket of `table` holds exactly the `(filter byte, id)` of the
+    /// entries `(keys[i], ids[i])` that fall in it, in order.
+    fn assert_round_trip(table: &Table, bits: u32, keys: &[u32], ids: &[u32], case: &str) {
+        for b in 0..1usize << bits {
+            let want: Vec<(u8, u32)> = keys
+                .iter()
+                .zip(ids)
+                .filter(|(k, _)| high_of(**k, bits) as usize == b)
+                .map(|(&k, &id)| (low_of(k, bits), id))
+                .collect();
+            let case = format!("{case} bucket {b}");
+            assert_eq!(table.entries(b), want, "{case}");
+            let bucket = table.bucket(b);
+            assert_eq!(bucket.len as usize, want.len(), "{case}");
+            for (k, &(filter, id)) in want.iter().enumerate() {
+                assert_eq!(table.id(bucket, k as u32), id, "{case} entry {k}");
+                assert_eq!(table.data[bucket.at + k], filter, "{case} entry {k}");
+            }
+        }
+    }
+
+    #[test]
+    fn directory_blocks_keep_offsets_in_16_bits() {
+        assert_eq!(block_bits(&[100; 64], BLOCK_BITS), BLOCK_BITS);
+        assert_eq!(block_bits(&[100; 64], 3), 3);
+        assert_eq!(block_bits(&[1, 70_000, 1, 1], 2), 1);
+        assert_eq!(block_bits(&[70_000, 1, 1, 1], 2), 0);
+        assert_eq!(block_bits(&[65_535, 0, 1, 1], 2), 1);
+        assert_eq!(block_bits(&[65_535, 1, 1, 1], 1), 1);
+        assert_eq!(block_bits(&[5], 0), 0);
+
+        // Many hashes sharing a substring: a bucket of 40,000 entries, its
+        // record over 64 KiB, just before another large one. The table
+        // falls back to one bucket a block and still gives every entry back.
+        let mut rng = crate::testing::Rng(11);
+        let bits = 6u32;
+        for (sizes, want_block_bits) in [
+            (vec![3usize; 64], BLOCK_BITS),
+            (
+                {
+                    let mut v = vec![3usize; 64];
+                    v[4] = 40_000;
+                    v[5] = 20_000;
+                    v
+                },
+                0,
+            ),
+        ] {
+            let total: usize = sizes.iter().sum();
+            let ids: Vec<u32> = (0..total as u32).collect();
+            let mut buckets: Vec<u32> = sizes
+                .iter()
+                .enumerate()
+                .flat_map(|(b, &c)| std::iter::repeat_n(b as u32, c))
+                .collect();
+            for i in (1..buckets.len()).rev() {
+                buckets.swap(i, rng.below(i as u64 + 1) as usize);
+            }
+            let keys: Vec<u32> = buckets
+                .iter()
+                .map(|&b| b << (32 - bits) | (rng.next_u64() as u32 >> bits))
+                .collect();
+            let table = Table::from_keys(bits, &keys, &ids, total as u32 - 1);
+            assert_eq!(table.block_bits, want_block_bits, "sizes {sizes:?}");
+            assert_round_trip(&table, bits, &keys, &ids, &format!("{total} entries"));
         }
     }
 
