@@ -960,19 +960,7 @@ mod tests {
                     }
                 }
                 ids.sort_unstable();
-                let mut buckets: Vec<u32> = sizes
-                    .iter()
-                    .enumerate()
-                    .flat_map(|(b, &c)| std::iter::repeat_n(b as u32, c))
-                    .take(ids.len())
-                    .collect();
-                for i in (1..buckets.len()).rev() {
-                    buckets.swap(i, rng.below(i as u64 + 1) as usize);
-                }
-                let keys: Vec<u32> = buckets
-                    .iter()
-                    .map(|&b| b << (32 - bits) | (rng.next_u64() as u32 >> bits))
-                    .collect();
+                let keys = dealt_keys(&sizes, ids.len(), bits, &mut rng);
                 let table = Table::from_keys(bits, &keys, &ids, max);
                 assert_round_trip(
                     &table,
@@ -983,6 +971,24 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// `n` random keys of `bits` directory bits, `sizes[b]` of them (while
+    /// they last) in bucket `b`, in random order.
+    fn dealt_keys(sizes: &[usize], n: usize, bits: u32, rng: &mut crate::testing::Rng) -> Vec<u32> {
+        let mut buckets: Vec<u32> = sizes
+            .iter()
+            .enumerate()
+            .flat_map(|(b, &c)| std::iter::repeat_n(b as u32, c))
+            .take(n)
+            .collect();
+        for i in (1..buckets.len()).rev() {
+            buckets.swap(i, rng.below(i as u64 + 1) as usize);
+        }
+        buckets
+            .iter()
+            .map(|&b| b << (32 - bits) | (rng.next_u64() as u32 >> bits))
+            .collect()
     }
 
     /// Every bucket of `table` holds exactly the `(filter byte, id)` of the
@@ -1035,18 +1041,7 @@ mod tests {
         ] {
             let total: usize = sizes.iter().sum();
             let ids: Vec<u32> = (0..total as u32).collect();
-            let mut buckets: Vec<u32> = sizes
-                .iter()
-                .enumerate()
-                .flat_map(|(b, &c)| std::iter::repeat_n(b as u32, c))
-                .collect();
-            for i in (1..buckets.len()).rev() {
-                buckets.swap(i, rng.below(i as u64 + 1) as usize);
-            }
-            let keys: Vec<u32> = buckets
-                .iter()
-                .map(|&b| b << (32 - bits) | (rng.next_u64() as u32 >> bits))
-                .collect();
+            let keys = dealt_keys(&sizes, total, bits, &mut rng);
             let table = Table::from_keys(bits, &keys, &ids, total as u32 - 1);
             assert_eq!(table.block_bits, want_block_bits, "sizes {sizes:?}");
             assert_round_trip(&table, bits, &keys, &ids, &format!("{total} entries"));
