@@ -484,7 +484,6 @@ impl Table {
                 total += sizes[b];
             }
         }
-        drop(sizes);
         let mut data = vec![0u8; total + DATA_PAD];
         let low_mask = (1u64 << low_bits) - 1;
         let mut at = 0usize;
@@ -504,7 +503,7 @@ impl Table {
                 let bit = lows + j * low_bits as usize;
                 put_bits(&mut data, bit, u64::from(id) & low_mask, low_bits);
             }
-            at += record(m);
+            at += sizes[b];
         }
         debug_assert_eq!(at, total);
         Table {
