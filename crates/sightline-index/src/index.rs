@@ -114,8 +114,8 @@ impl PdqIndex {
     /// mean smaller probe radii (at the default radius 31: 9,280 bucket
     /// probes a query with 8 tables, 3,848 with 10, 1,608 with 12) and
     /// about 4 more bytes a hash per table (at ten million hashes the index
-    /// is 1.94× the raw hashes with 8 tables, 2.06× with 9, 2.18× with 10,
-    /// about 2.5× with 12). Past ten
+    /// is 1.98× the raw hashes with 8 tables, 2.10× with 9, 2.22× with 10,
+    /// 2.46× with 12). Past ten
     /// tables the substrings leave few bits for the filter, so more
     /// candidates reach the hash array: at ten million hashes, 12 tables
     /// were slower than 10.

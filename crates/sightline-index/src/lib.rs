@@ -25,7 +25,8 @@
 //!
 //! Each table is laid out compactly: entries sorted by the top `b` bits
 //! of the substring (the bucket; `b` grows with the table so buckets hold
-//! about 16 entries), one byte-aligned record per bucket, and a `u16`
+//! about 16 entries, or more where an entry would otherwise cost over 31.5
+//! bits a table), one byte-aligned record per bucket, and a `u16`
 //! offset per bucket to find it (the "directory": the record's offset
 //! within its block of up to 64 buckets, plus one `u64` start per block;
 //! blocks shrink where records are unusually large). A record holds first
@@ -33,14 +34,19 @@
 //! filters them eight at a time with word-wide bit tricks: an exact byte
 //! match when the probe has no bits of its radius left for them (most
 //! probes), a per-byte popcount bound otherwise, the test chosen once per
-//! bucket. Then come the entries'
+//! bucket. Then one more bit of each entry's substring (its ninth bit),
+//! which an entry that passed the byte test must also fit in the radius:
+//! that bit costs an eighth of a byte an entry and halves the candidates.
+//! Then come the entries'
 //! ids, ascending and Elias–Fano coded (the top bits in unary, the low
 //! bits packed), about `log2(n / 2^b) + 2.5` bits an id; an entry that
 //! passes the filter decodes its id from the bits right after the filter
 //! bytes, usually the cache line the filter just read, and only then reads
 //! its hash. A record's length gives back its number of entries. All of it
-//! comes to a little under 4 bytes per hash per table, so the index takes
-//! under twice the raw hashes (its own copy of them included).
+//! comes to just under 4 bytes per hash per table, so the index takes
+//! under twice the raw hashes (its own copy of them included) at every
+//! size: the directory is sized so that an entry costs at most 31.5 bits
+//! a table.
 //! A candidate seen in several tables is reported only by the first table
 //! that would have produced it, which needs no visited set.
 //!

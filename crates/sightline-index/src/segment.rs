@@ -9,8 +9,12 @@ use crate::Hash256;
 pub(crate) const TABLES: usize = 8;
 /// The most tables a layout may have (substrings of 21 bits and more).
 pub(crate) const MAX_TABLES: usize = 12;
-/// Bits of a substring kept per entry below the directory bits.
-const LOW_BITS: u32 = 8;
+/// Bits of a substring kept per entry below the directory bits: eight in
+/// the entry's filter byte and one more, the *ninth bit*, in its record's
+/// bit stream.
+const LOW_BITS: u32 = 9;
+/// The bits of an entry's filter byte.
+const BYTE_BITS: u32 = 8;
 /// The directory never has more than 2^MAX_DIR_BITS buckets (the low bits
 /// must still fit in a 32-bit key).
 const MAX_DIR_BITS: u32 = 32 - LOW_BITS;
@@ -132,15 +136,55 @@ impl Layout {
     }
 }
 
-/// Directory bits for a segment of `n` entries: buckets of about
-/// [`BUCKET_TARGET`] entries, and at most `max`.
-pub(crate) fn dir_bits(n: usize, max: u32) -> u32 {
+/// The most bits an entry may cost in one table, by [`entry_bits`]: at
+/// eight tables (the default), the tables then take at most 252 bits a hash
+/// and the index stays under twice the raw hashes.
+pub(crate) const ENTRY_BITS_CAP: f64 = 31.5;
+
+/// Directory bits for a segment of `n` entries with ids up to `max_id`:
+/// buckets of about [`BUCKET_TARGET`] entries, at most `max`, and fewer
+/// where an entry would cost more than [`ENTRY_BITS_CAP`] bits a table
+/// (an id costs about `log2(n / bucket)` bits, so a large segment needs
+/// larger buckets to stay in budget).
+pub(crate) fn dir_bits(n: usize, max_id: u32, max: u32) -> u32 {
     let ratio = n as f64 / BUCKET_TARGET;
     if ratio <= 1.0 {
-        0
-    } else {
-        (ratio.log2().round() as u32).min(max)
+        return 0;
     }
+    let mut bits = (ratio.log2().round() as u32).min(max);
+    while bits > 0 && entry_bits(n, max_id, bits) > ENTRY_BITS_CAP {
+        bits -= 1;
+    }
+    bits
+}
+
+/// Elias–Fano low bits for ids up to `max_id` in buckets of `average`
+/// entries: ids below `2^low_bits` share a unary bucket, so that a record's
+/// unary part is `m + (max_id >> low_bits) + 1` bits, between one and two
+/// bits an entry for a bucket of average size.
+fn id_low_bits(max_id: u32, average: f64) -> u32 {
+    let id_bits = 32 - max_id.leading_zeros();
+    if average < 1.0 {
+        id_bits
+    } else {
+        ((f64::from(max_id) + 1.0) / average)
+            .log2()
+            .floor()
+            .clamp(0.0, f64::from(id_bits)) as u32
+    }
+}
+
+/// The bits an entry costs, on average, in a table of `2^bits` buckets over
+/// `n` entries with ids up to `max_id` (see [`Table`]): its [`LOW_BITS`],
+/// one unary bit and the id's low bits, plus its share of each record's
+/// unary slack and padding (3.5 bits on average) and of the directory (a
+/// `u16` a bucket and a `u64` a block of 64).
+pub(crate) fn entry_bits(n: usize, max_id: u32, bits: u32) -> f64 {
+    let average = n as f64 / (1u64 << bits) as f64;
+    let low_bits = id_low_bits(max_id, average);
+    let slack = ((u64::from(max_id) >> low_bits) + 1) as f64;
+    let per_bucket = slack + 3.5 + 16.0 + 1.0;
+    f64::from(LOW_BITS + 1 + low_bits) + per_bucket / average
 }
 
 #[inline]
@@ -148,13 +192,15 @@ fn high_of(key: u32, bits: u32) -> u32 {
     key.checked_shr(32 - bits).unwrap_or(0)
 }
 
+/// The [`LOW_BITS`] of a key after its `bits` directory bits: the filter
+/// byte above the ninth bit.
 #[inline]
-fn low_of(key: u32, bits: u32) -> u8 {
-    // bits <= MAX_DIR_BITS, so the shift is at most 24.
-    (key >> (MAX_DIR_BITS - bits)) as u8
+fn low_of(key: u32, bits: u32) -> u16 {
+    // bits <= MAX_DIR_BITS, so the shift is at most 23.
+    ((key >> (MAX_DIR_BITS - bits)) & 0x1FF) as u16
 }
 
-/// The bits of a key a table resolves: its top `bits + 8` (past the end
+/// The bits of a key a table resolves: its top `bits + 9` (past the end
 /// of a narrower substring, the key's bits are zeros for every hash).
 #[inline]
 fn resolution_mask(bits: u32) -> u32 {
@@ -290,7 +336,7 @@ fn filter(data: &[u8], at: usize, len: usize, q: u64, budget: u32, hit: impl FnM
     // the probe masks) picks a loop with its byte test inlined.
     match budget {
         0 => filter_by(data, at, len, q, zero_bytes, hit),
-        b if b >= LOW_BITS => filter_by(data, at, len, q, |_| HIGHS, hit),
+        b if b >= BYTE_BITS => filter_by(data, at, len, q, |_| HIGHS, hit),
         b => filter_by(data, at, len, q, |x| light_bytes(x, b), hit),
     }
 }
@@ -352,6 +398,7 @@ pub(crate) const MAX_ENTRIES: usize = if cfg!(test) { 1 << 12 } else { 1 << 29 }
 ///
 /// - `m` filter bytes: the 8 bits of each entry's key after the
 ///   directory bits;
+/// - `m` bits: each entry's ninth bit, the key's next bit;
 /// - the ids, Elias–Fano style: `m + slack` bits of `id >> low_bits` in
 ///   unary (entry `j` sets bit `(id_j >> low_bits) + j`; `slack` is
 ///   `(max_id >> low_bits) + 1`, with `low_bits` chosen so that it is
@@ -360,11 +407,11 @@ pub(crate) const MAX_ENTRIES: usize = if cfg!(test) { 1 << 12 } else { 1 << 29 }
 ///
 /// An empty bucket has no record. A probe reads the record's offset from
 /// the directory and the record itself, and an entry that passes the
-/// filter finds its id in the bits right after the filter bytes, usually
-/// in the cache line just read. A record's size gives back its `m` (see
+/// filter byte has its ninth bit and its id in the bits right after the
+/// filter bytes, usually in the cache line just read. A record's size gives back its `m` (see
 /// [`Table::bucket`]), so the directory is one `u16` per bucket (the
 /// record's offset within its block of up to 64 buckets) plus a `u64` per
-/// block. About `8 + log2(n / m) + 2.5` bits an entry for buckets of about
+/// block. About `9 + log2(n / m) + 2.5` bits an entry for buckets of about
 /// `m`, plus a little over 2 bytes a bucket.
 #[derive(Debug)]
 struct Table {
@@ -378,7 +425,39 @@ struct Table {
     low_bits: u32,
     /// Bits of a record's unary part beyond one per entry.
     slack: usize,
+    /// Divides by `10 + low_bits`, the bits an entry adds to a record (see
+    /// [`Table::bucket`]).
+    per_entry: Divisor,
     len: usize,
+}
+
+/// Division by a small constant as a multiplication: a probe finds its
+/// bucket's size with one, and a hardware divide there was a visible part
+/// of a query's time.
+#[derive(Debug, Clone, Copy)]
+struct Divisor {
+    /// `ceil(2^64 / d)`.
+    magic: u64,
+}
+
+impl Divisor {
+    /// # Panics
+    ///
+    /// If `d < 2` (every record divisor is at least 9).
+    fn new(d: u64) -> Divisor {
+        assert!(d >= 2, "divisor {d} is below 2");
+        Divisor {
+            magic: u64::MAX / d + 1,
+        }
+    }
+
+    /// `x / d`, exact for every `x < 2^64 / d` (the rounding error of the
+    /// magic number, under `d` per unit of `2^64`, then never reaches the
+    /// next multiple of `d`); a record has far fewer bits than that.
+    #[inline]
+    fn div(self, x: u64) -> u64 {
+        ((u128::from(x) * u128::from(self.magic)) >> 64) as u64
+    }
 }
 
 /// The most block bits, up to `max`, for which every bucket's record starts
@@ -433,7 +512,7 @@ impl Table {
         }
         // Entries in id order (`ids` ascends), placed by bucket.
         let mut cursor = starts[..buckets].to_vec();
-        let mut filters = vec![0u8; n];
+        let mut filters = vec![0u16; n];
         let mut placed = vec![0u32; n];
         for (&k, &id) in keys.iter().zip(ids) {
             let slot = &mut cursor[high_of(k, bits) as usize];
@@ -444,25 +523,13 @@ impl Table {
         }
         drop(cursor);
 
-        let id_bits = 32 - max_id.leading_zeros();
-        // Ids below 2^low_bits share a unary bucket: the unary part is m +
-        // (max_id >> low_bits) + 1 bits, between one and two bits an entry
-        // for a bucket of average size.
-        let average = n as f64 / buckets as f64;
-        let low_bits = if average < 1.0 {
-            id_bits
-        } else {
-            ((f64::from(max_id) + 1.0) / average)
-                .log2()
-                .floor()
-                .clamp(0.0, f64::from(id_bits)) as u32
-        };
+        let low_bits = id_low_bits(max_id, n as f64 / buckets as f64);
         let slack = ((u64::from(max_id) >> low_bits) + 1) as usize;
         let record = |m: usize| {
             if m == 0 {
                 0
             } else {
-                m + (m * (1 + low_bits as usize) + slack).div_ceil(8)
+                m + (m * (2 + low_bits as usize) + slack).div_ceil(8)
             }
         };
 
@@ -490,8 +557,12 @@ impl Table {
         for b in 0..buckets {
             let (s, e) = (starts[b] as usize, starts[b + 1] as usize);
             let m = e - s;
-            data[at..at + m].copy_from_slice(&filters[s..e]);
-            let unary = 8 * (at + m);
+            let ninths = 8 * (at + m);
+            for (j, &low) in filters[s..e].iter().enumerate() {
+                data[at + j] = (low >> 1) as u8;
+                put_bits(&mut data, ninths + j, u64::from(low & 1), 1);
+            }
+            let unary = ninths + m;
             let lows = unary + m + slack;
             for (j, &id) in placed[s..e].iter().enumerate() {
                 put_bits(
@@ -513,6 +584,7 @@ impl Table {
             data,
             low_bits,
             slack,
+            per_entry: Divisor::new(10 + u64::from(low_bits)),
             len: n,
         }
     }
@@ -524,11 +596,11 @@ impl Table {
         let start = self.blocks[b >> g] as usize + usize::from(self.offsets[b]);
         let c = b + 1;
         let end = self.blocks[c >> g] as usize + usize::from(self.offsets[c]);
-        // A record of m > 0 entries has 8m + 8 ceil((m (1 + low) + slack)
-        // / 8) bits, between m (9 + low) + slack and 7 more: so m is the
+        // A record of m > 0 entries has 8m + 8 ceil((m (2 + low) + slack)
+        // / 8) bits, between m (10 + low) + slack and 7 more: so m is the
         // quotient below.
         let bits = 8 * (end - start);
-        let m = bits.saturating_sub(self.slack) / (9 + self.low_bits as usize);
+        let m = self.per_entry.div(bits.saturating_sub(self.slack) as u64) as usize;
         Bucket {
             at: start,
             len: m as u32,
@@ -539,7 +611,7 @@ impl Table {
     #[inline]
     fn id(&self, bucket: Bucket, k: u32) -> u32 {
         let m = bucket.len as usize;
-        let unary = 8 * (bucket.at + m);
+        let unary = 8 * (bucket.at + m) + m;
         let mut at = unary;
         let mut j = k;
         let pos = loop {
@@ -558,11 +630,19 @@ impl Table {
         ((high << self.low_bits) | low) as u32
     }
 
-    /// Every `(filter byte, id)` of bucket `b`, in order.
-    fn entries(&self, b: usize) -> Vec<(u8, u32)> {
+    /// The ninth bit of entry `k` of a bucket (0 or 1).
+    #[inline]
+    fn ninth(&self, bucket: Bucket, k: u32) -> u8 {
+        let bit = 8 * (bucket.at + bucket.len as usize) + k as usize;
+        (self.data[bit / 8] >> (bit % 8)) & 1
+    }
+
+    /// Every `(low bits, id)` of bucket `b`, in order: the low bits are the
+    /// filter byte above the ninth bit, as [`low_of`] gives them.
+    fn entries(&self, b: usize) -> Vec<(u16, u32)> {
         let bucket = self.bucket(b);
         let m = bucket.len as usize;
-        let unary = 8 * (bucket.at + m);
+        let unary = 8 * (bucket.at + m) + m;
         let lows = unary + m + self.slack;
         let low_mask = (1u64 << self.low_bits) - 1;
         let mut out = Vec::with_capacity(m);
@@ -578,8 +658,9 @@ impl Table {
             };
             let high = (pos - unary - k) as u64;
             let low = bits64(&self.data, lows + k * self.low_bits as usize) & low_mask;
+            let filter = u16::from(self.data[bucket.at + k]) << 1;
             out.push((
-                self.data[bucket.at + k],
+                filter | u16::from(self.ninth(bucket, k as u32)),
                 ((high << self.low_bits) | low) as u32,
             ));
             at = pos + 1;
@@ -630,9 +711,9 @@ impl Segment {
             ids.len() <= MAX_ENTRIES,
             "a segment holds at most 2^29 entries"
         );
-        let bits = dir_bits(ids.len(), layout.max_dir_bits());
-        let tables = layout.tables();
         let max_id = ids.iter().copied().max().unwrap_or(0);
+        let bits = dir_bits(ids.len(), max_id, layout.max_dir_bits());
+        let tables = layout.tables();
         let threads = if ids.len() < PARALLEL_MIN {
             1
         } else {
@@ -753,11 +834,11 @@ impl Segment {
             }
             if r != masks_for {
                 // All masks of weight <= r over the directory bits, each with
-                // the budget left for the low byte.
+                // the radius left for the low bits.
                 scratch.masks.clear();
                 for weight in 0..=(r as u32).min(bits) {
-                    let budget = (r - weight as i32).min(LOW_BITS as i32) as u32;
-                    for_each_mask(bits, weight, |m| scratch.masks.push((m, budget)));
+                    let left = (r - weight as i32) as u32;
+                    for_each_mask(bits, weight, |m| scratch.masks.push((m, left)));
                 }
                 masks_for = r;
             }
@@ -789,10 +870,18 @@ impl Segment {
 
             let passed = &mut scratch.passed;
             passed.clear();
-            let qb = ONES * u64::from(ql);
-            for (i, (bucket, &(_, budget))) in buckets.iter().zip(&scratch.masks).enumerate() {
+            let (q_byte, q_ninth) = ((ql >> 1) as u8, (ql & 1) as u8);
+            let qb = ONES * u64::from(q_byte);
+            for (i, (&bucket, &(_, left))) in buckets.iter().zip(&scratch.masks).enumerate() {
+                let budget = left.min(BYTE_BITS);
                 filter(data, bucket.at, bucket.len as usize, qb, budget, |k| {
-                    passed.push((i as u32, k));
+                    // The byte is within `budget`; the ninth bit may add one.
+                    let within = left > BYTE_BITS
+                        || table.ninth(bucket, k) == q_ninth
+                        || (data[bucket.at + k as usize] ^ q_byte).count_ones() < left;
+                    if within {
+                        passed.push((i as u32, k));
+                    }
                 });
             }
             counters.candidates += passed.len() as u64;
@@ -835,7 +924,8 @@ impl Segment {
 /// Buffers a search reuses across segments and tables.
 #[derive(Debug, Default)]
 pub(crate) struct Scratch {
-    /// (directory mask, filter budget) for the current radius.
+    /// (directory mask, radius left for the low bits) for the current
+    /// radius.
     masks: Vec<(u32, u32)>,
     /// The current table's probed buckets.
     buckets: Vec<Bucket>,
@@ -848,6 +938,22 @@ pub(crate) struct Scratch {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The multiplication gives the quotient a division would, for every
+    /// divisor a table can have and sizes from empty to far past any record.
+    #[test]
+    fn divisor_matches_division() {
+        let mut rng = crate::testing::Rng(11);
+        for d in 9..=41u64 {
+            let div = Divisor::new(d);
+            let near_multiples = (0..5000u64).flat_map(|k| [k * d, k * d + d - 1]);
+            let large = (0..5000).map(|_| rng.next_u64() >> 24);
+            let edges = [(1u64 << 40) / d * d, (1u64 << 40) / d * d - 1, 1 << 40];
+            for x in near_multiples.chain(large).chain(edges) {
+                assert_eq!(div.div(x), x / d, "{x} / {d}");
+            }
+        }
+    }
 
     #[test]
     fn radii_follow_the_refined_pigeonhole_bound() {
@@ -990,11 +1096,11 @@ mod tests {
             .collect()
     }
 
-    /// Every bucket of `table` holds exactly the `(filter byte, id)` of the
+    /// Every bucket of `table` holds exactly the `(low bits, id)` of the
     /// entries `(keys[i], ids[i])` that fall in it, in order.
     fn assert_round_trip(table: &Table, bits: u32, keys: &[u32], ids: &[u32], case: &str) {
         for b in 0..1usize << bits {
-            let want: Vec<(u8, u32)> = keys
+            let want: Vec<(u16, u32)> = keys
                 .iter()
                 .zip(ids)
                 .filter(|(k, _)| high_of(**k, bits) as usize == b)
@@ -1004,9 +1110,18 @@ mod tests {
             assert_eq!(table.entries(b), want, "{case}");
             let bucket = table.bucket(b);
             assert_eq!(bucket.len as usize, want.len(), "{case}");
-            for (k, &(filter, id)) in want.iter().enumerate() {
+            for (k, &(low, id)) in want.iter().enumerate() {
                 assert_eq!(table.id(bucket, k as u32), id, "{case} entry {k}");
-                assert_eq!(table.data[bucket.at + k], filter, "{case} entry {k}");
+                assert_eq!(
+                    table.data[bucket.at + k],
+                    (low >> 1) as u8,
+                    "{case} entry {k}"
+                );
+                assert_eq!(
+                    table.ninth(bucket, k as u32),
+                    (low & 1) as u8,
+                    "{case} entry {k}"
+                );
             }
         }
     }
@@ -1127,15 +1242,55 @@ mod tests {
         }
     }
 
+    /// The estimate the directory is sized by is what a table of random
+    /// keys really costs, to a fraction of a bit.
+    #[test]
+    fn entry_bits_estimate_what_a_table_costs() {
+        let mut rng = crate::testing::Rng(17);
+        let n = 200_000usize;
+        for max_id in [n as u32 - 1, 4 * n as u32] {
+            let mut ids: Vec<u32> = if max_id as usize == n - 1 {
+                (0..n as u32).collect()
+            } else {
+                (0..n)
+                    .map(|_| rng.below(u64::from(max_id) + 1) as u32)
+                    .collect()
+            };
+            ids.sort_unstable();
+            ids.dedup();
+            let keys: Vec<u32> = ids.iter().map(|_| rng.next_u64() as u32).collect();
+            for bits in [10, 12, 13, 14] {
+                let table = Table::from_keys(bits, &keys, &ids, max_id);
+                let real = (table.memory_bytes() * 8) as f64 / ids.len() as f64;
+                let estimate = entry_bits(ids.len(), max_id, bits);
+                assert!(
+                    (real - estimate).abs() < 0.25,
+                    "max id {max_id}, {bits} bits: {real:.2} real, {estimate:.2} estimated"
+                );
+            }
+        }
+    }
+
     #[test]
     fn directory_grows_with_the_segment() {
-        assert_eq!(dir_bits(0, MAX_DIR_BITS), 0);
-        assert_eq!(dir_bits(16, MAX_DIR_BITS), 0);
-        assert_eq!(dir_bits(10_000_000, MAX_DIR_BITS), 19);
-        assert_eq!(dir_bits(usize::MAX, MAX_DIR_BITS), MAX_DIR_BITS);
+        let dense = |n: usize| dir_bits(n, n.saturating_sub(1) as u32, MAX_DIR_BITS);
+        assert_eq!(dense(0), 0);
+        assert_eq!(dense(16), 0);
+        assert_eq!(dense(1000), 6);
+        assert_eq!(dense(1_000_000), 16);
+        assert_eq!(dense(10_000_000), 19);
+        // Buckets of 16 would make an entry cost more than the cap here.
+        assert_eq!(dense(14_000_000), 19);
+        assert_eq!(dense(30_000_000), 19);
         assert_eq!(Layout::new(12).max_dir_bits(), 21);
-        assert_eq!(dir_bits(usize::MAX, 21), 21);
-        assert_eq!(resolution_mask(24), u32::MAX);
-        assert_eq!(resolution_mask(0), 0xFF00_0000);
+        assert!(dir_bits(1 << 29, u32::MAX, 21) <= 21);
+        // Sparse ids cost more bits, so the directory shrinks further.
+        assert!(dir_bits(1_000_000, u32::MAX, MAX_DIR_BITS) < dense(1_000_000));
+        for n in (1..=60).map(|m| m * 1_000_000) {
+            let bits = dense(n);
+            assert!(entry_bits(n, n as u32 - 1, bits) <= ENTRY_BITS_CAP, "{n}");
+        }
+        assert_eq!(resolution_mask(23), u32::MAX);
+        assert_eq!(resolution_mask(0), 0xFF80_0000);
     }
 }
