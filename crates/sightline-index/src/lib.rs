@@ -77,6 +77,7 @@
 //! ```
 
 mod index;
+mod prefetch;
 mod segment;
 #[doc(hidden)]
 pub mod testing;
