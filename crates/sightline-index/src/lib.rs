@@ -48,7 +48,11 @@
 //! size: the directory is sized so that an entry costs at most 31.5 bits
 //! a table.
 //! A candidate seen in several tables is reported only by the first table
-//! that would have produced it, which needs no visited set.
+//! that would have produced it, which needs no visited set. A query is
+//! mostly cache misses, so the loops over a table's probes prefetch the
+//! directory entry and record of the probe 32 iterations ahead while they
+//! work on the current one (the workspace's one `unsafe` call, in
+//! `prefetch.rs`).
 //!
 //! Inserts go to a small buffer that queries scan linearly; when it fills,
 //! it becomes an immutable segment, and segments of similar size are merged
