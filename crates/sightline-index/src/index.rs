@@ -3,6 +3,7 @@
 use std::fmt;
 
 use crate::Hash256;
+use crate::hints::huge_pages;
 use crate::segment::{self, Counters, Layout, MAX_ENTRIES, MAX_TABLES, Scratch, Segment, Words};
 
 /// Inserts wait in a buffer (scanned linearly by queries) until this many
@@ -145,7 +146,7 @@ impl PdqIndex {
     /// array.
     #[must_use]
     pub fn reserved(mut self, n: usize) -> Self {
-        self.hashes.reserve(n.saturating_sub(self.hashes.len()));
+        self.reserve_hashes(n);
         self.present
             .reserve(n.div_ceil(64).saturating_sub(self.present.len()));
         self
@@ -331,11 +332,24 @@ impl PdqIndex {
             .is_some_and(|w| w >> (i % 64) & 1 == 1)
     }
 
+    /// Room for ids `0..n` in the hash array, growing it at least twofold
+    /// (as `Vec` would) so that growth stays amortised; the new allocation
+    /// is asked to be on huge pages before anything is written to it.
+    fn reserve_hashes(&mut self, n: usize) {
+        if n > self.hashes.capacity() {
+            let mut grown = Vec::with_capacity(n.max(2 * self.hashes.capacity()));
+            huge_pages(&grown);
+            grown.extend_from_slice(&self.hashes);
+            self.hashes = grown;
+        }
+    }
+
     /// Records `hash` under `id` in the buffer, without building anything.
     fn put(&mut self, id: u32, hash: &Hash256) {
         let w = segment::to_words(hash);
         let i = id as usize;
         if i >= self.hashes.len() {
+            self.reserve_hashes(i + 1);
             self.hashes.resize(i + 1, [0; 4]);
             self.present.resize(self.hashes.len().div_ceil(64), 0);
         }
@@ -404,9 +418,7 @@ impl Extend<(u32, Hash256)> for PdqIndex {
         self.buffer.reserve(hint);
         // Ids are dense, so new ones usually extend the hash array.
         let want = self.count + hint;
-        if want > self.hashes.len() {
-            self.hashes.reserve(want - self.hashes.len());
-        }
+        self.reserve_hashes(want);
         for (id, hash) in iter {
             self.put(id, &hash);
         }

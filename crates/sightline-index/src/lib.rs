@@ -51,8 +51,9 @@
 //! that would have produced it, which needs no visited set. A query is
 //! mostly cache misses, so the loops over a table's probes prefetch the
 //! directory entry and record of the probe 32 iterations ahead while they
-//! work on the current one (the workspace's one `unsafe` call, in
-//! `prefetch.rs`).
+//! work on the current one, and the large arrays (the hashes, each table's
+//! records) ask the kernel for transparent huge pages (the workspace's only
+//! `unsafe` calls, two hints in `hints.rs`).
 //!
 //! Inserts go to a small buffer that queries scan linearly; when it fills,
 //! it becomes an immutable segment, and segments of similar size are merged
@@ -80,8 +81,8 @@
 //! assert_eq!(hamming(&a, &b), 3);
 //! ```
 
+mod hints;
 mod index;
-mod prefetch;
 mod segment;
 #[doc(hidden)]
 pub mod testing;

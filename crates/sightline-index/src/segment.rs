@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 
 use crate::Hash256;
-use crate::prefetch::prefetch;
+use crate::hints::{huge_pages, prefetch};
 
 /// Substrings per hash, and so tables per segment, unless the index is
 /// built with another [`Layout`].
@@ -552,7 +552,9 @@ impl Table {
                 total += sizes[b];
             }
         }
-        let mut data = vec![0u8; total + DATA_PAD];
+        let mut data = Vec::with_capacity(total + DATA_PAD);
+        huge_pages(&data);
+        data.resize(total + DATA_PAD, 0u8);
         let low_mask = (1u64 << low_bits) - 1;
         let mut at = 0usize;
         for b in 0..buckets {
