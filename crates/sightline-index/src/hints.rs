@@ -52,27 +52,26 @@ const HUGE: usize = 2 << 20;
 /// allocation where the kernel has huge pages turned off or the call
 /// fails: the hint is best effort.
 pub(crate) fn huge_pages<T>(v: &Vec<T>) {
-    let bytes = v.capacity().saturating_mul(std::mem::size_of::<T>());
-    if bytes < 2 * HUGE {
-        return;
-    }
-    let start = v.as_ptr() as usize;
-    let from = start.next_multiple_of(HUGE);
-    let to = start.saturating_add(bytes) / HUGE * HUGE;
-    if to <= from {
-        return;
-    }
     #[cfg(target_os = "linux")]
     {
+        let bytes = v.capacity().saturating_mul(std::mem::size_of::<T>());
+        let start = v.as_ptr() as usize;
+        let from = start.next_multiple_of(HUGE);
+        let to = start.saturating_add(bytes) / HUGE * HUGE;
+        if bytes < 2 * HUGE || to <= from {
+            return;
+        }
         // SAFETY: `[from, to)` lies inside `v`'s allocation (rounded
-        // inwards to page boundaries), which `v` owns for as long as the
-        // call takes. MADV_HUGEPAGE changes only which pages the kernel
-        // backs the range with; the contents, the mapping and its
-        // permissions stay as they are, so no reference into `v` sees a
-        // difference. The result is ignored: a failure leaves the small
-        // pages in place.
+        // inwards to 2 MiB boundaries, which are page boundaries), and `v`
+        // owns it for as long as the call takes. MADV_HUGEPAGE changes only
+        // which pages the kernel backs the range with; the contents, the
+        // mapping and its permissions stay as they are, so no reference
+        // into `v` sees a difference. The result is ignored: a failure
+        // leaves the small pages in place.
         let _ = unsafe { libc::madvise(from as *mut libc::c_void, to - from, libc::MADV_HUGEPAGE) };
     }
+    #[cfg(not(target_os = "linux"))]
+    let _ = v;
 }
 
 #[cfg(test)]
