@@ -4,7 +4,6 @@
 //! and hostile inputs. Needs ffmpeg and ffprobe on `PATH`.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use sightline_media::video_hash::{
@@ -16,17 +15,13 @@ fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/vpdq")
 }
 
-/// A fresh scratch directory under the system temp dir.
-fn scratch(name: &str) -> PathBuf {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let d = std::env::temp_dir().join(format!(
-        "vpdq-test-{}-{}-{name}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    ));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+/// A fresh scratch directory under the system temp dir, removed when the
+/// returned guard drops (a test that fails leaves nothing behind either).
+fn scratch(name: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("vpdq-test-{name}-"))
+        .tempdir()
+        .unwrap()
 }
 
 fn write_script(path: &Path, body: &str) {
@@ -210,21 +205,23 @@ fn code(r: Result<sightline_media::video_hash::VpdqVideo, VpdqError>) -> &'stati
 
 #[test]
 fn zero_length_refused_before_any_process() {
-    let d = scratch("zero");
-    let tools = marking_tools(&d);
+    let tmp = scratch("zero");
+    let d = tmp.path();
+    let tools = marking_tools(d);
     let r = hash_video_file_with(
         &fixtures().join("hostile/zero-length.mp4"),
         &VpdqOptions::default(),
         &tools,
     );
     assert_eq!(r.unwrap_err(), VpdqError::NotVideo(NotVideo::Empty));
-    assert!(!ran(&d, "ffprobe") && !ran(&d, "ffmpeg"));
+    assert!(!ran(d, "ffprobe") && !ran(d, "ffmpeg"));
 }
 
 #[test]
 fn playlist_disguised_as_mp4_refused_before_any_process() {
-    let d = scratch("hls");
-    let tools = marking_tools(&d);
+    let tmp = scratch("hls");
+    let d = tmp.path();
+    let tools = marking_tools(d);
     let target = fixtures().join("h264-aac.mp4");
     for body in [
         format!(
@@ -247,7 +244,7 @@ fn playlist_disguised_as_mp4_refused_before_any_process() {
         );
         assert!(e.to_string().starts_with("refused before decoding"));
     }
-    assert!(!ran(&d, "ffprobe") && !ran(&d, "ffmpeg"));
+    assert!(!ran(d, "ffprobe") && !ran(d, "ffmpeg"));
 }
 
 #[test]
@@ -255,7 +252,8 @@ fn mp4_signature_with_playlist_body_never_opens_what_it_names() {
     // Passes the signature check; the pinned mov demuxer and whitelists must
     // keep ffmpeg from opening the FIFO it names (opening it would block
     // until the timeout).
-    let d = scratch("ftyp-hls");
+    let tmp = scratch("ftyp-hls");
+    let d = tmp.path();
     let fifo = d.join("fifo");
     assert!(
         std::process::Command::new("mkfifo")
@@ -291,15 +289,16 @@ fn mp4_signature_with_playlist_body_never_opens_what_it_names() {
 
 #[test]
 fn other_non_video_refused() {
-    let d = scratch("misc");
-    let tools = marking_tools(&d);
+    let tmp = scratch("misc");
+    let d = tmp.path();
+    let tools = marking_tools(d);
     let h = fixtures().join("hostile");
     assert_eq!(
         hash_video_file_with(&h.join("audio.wav"), &VpdqOptions::default(), &tools).unwrap_err(),
         VpdqError::NotVideo(NotVideo::AudioContainer)
     );
     assert_eq!(
-        code(hash_video_file_with(&d, &VpdqOptions::default(), &tools)),
+        code(hash_video_file_with(d, &VpdqOptions::default(), &tools)),
         "vpdq-not-a-file"
     );
     assert_eq!(
@@ -322,7 +321,7 @@ fn other_non_video_refused() {
         )),
         "vpdq-invalid-options"
     );
-    assert!(!ran(&d, "ffprobe") && !ran(&d, "ffmpeg"));
+    assert!(!ran(d, "ffprobe") && !ran(d, "ffmpeg"));
 }
 
 #[test]
@@ -366,11 +365,12 @@ fn truncated_mp4_hashes_what_decodes() {
 
 #[test]
 fn oversized_frames_refused_before_decoding() {
-    let d = scratch("huge");
+    let tmp = scratch("huge");
+    let d = tmp.path();
     let real = Tools::discover().unwrap();
     // Real ffprobe, marking ffmpeg: the size is judged from the probe alone.
     let tools = Tools {
-        ffmpeg: marking_tools(&d).ffmpeg,
+        ffmpeg: marking_tools(d).ffmpeg,
         ..real
     };
     let h = fixtures().join("hostile");
@@ -395,7 +395,7 @@ fn oversized_frames_refused_before_decoding() {
         )),
         "vpdq-frame-too-large"
     );
-    assert!(!ran(&d, "ffmpeg"));
+    assert!(!ran(d, "ffmpeg"));
 }
 
 /// Live (non-zombie) processes whose command line contains `token`.
@@ -425,7 +425,8 @@ fn live_with(token: &str) -> usize {
 
 #[test]
 fn decoder_that_never_ends_is_killed_with_its_group() {
-    let d = scratch("hang");
+    let tmp = scratch("hang");
+    let d = tmp.path();
     let real = Tools::discover().unwrap();
     let ffmpeg = d.join("hanging-ffmpeg");
     // A unique sleep length marks our processes. (The script cannot write a
