@@ -426,39 +426,7 @@ struct Table {
     low_bits: u32,
     /// Bits of a record's unary part beyond one per entry.
     slack: usize,
-    /// Divides by `10 + low_bits`, the bits an entry adds to a record (see
-    /// [`Table::bucket`]).
-    per_entry: Divisor,
     len: usize,
-}
-
-/// Division by a small constant as a multiplication: a probe finds its
-/// bucket's size with one, and a hardware divide there was a visible part
-/// of a query's time.
-#[derive(Debug, Clone, Copy)]
-struct Divisor {
-    /// `ceil(2^64 / d)`.
-    magic: u64,
-}
-
-impl Divisor {
-    /// # Panics
-    ///
-    /// If `d < 2` (every record divisor is at least 9).
-    fn new(d: u64) -> Divisor {
-        assert!(d >= 2, "divisor {d} is below 2");
-        Divisor {
-            magic: u64::MAX / d + 1,
-        }
-    }
-
-    /// `x / d`, exact for every `x < 2^64 / d` (the rounding error of the
-    /// magic number, under `d` per unit of `2^64`, then never reaches the
-    /// next multiple of `d`); a record has far fewer bits than that.
-    #[inline]
-    fn div(self, x: u64) -> u64 {
-        ((u128::from(x) * u128::from(self.magic)) >> 64) as u64
-    }
 }
 
 /// The most block bits, up to `max`, for which every bucket's record starts
@@ -587,7 +555,6 @@ impl Table {
             data,
             low_bits,
             slack,
-            per_entry: Divisor::new(10 + u64::from(low_bits)),
             len: n,
         }
     }
@@ -603,7 +570,7 @@ impl Table {
         // / 8) bits, between m (10 + low) + slack and 7 more: so m is the
         // quotient below.
         let bits = 8 * (end - start);
-        let m = self.per_entry.div(bits.saturating_sub(self.slack) as u64) as usize;
+        let m = bits.saturating_sub(self.slack) / (10 + self.low_bits as usize);
         Bucket {
             at: start,
             len: m as u32,
@@ -955,22 +922,6 @@ pub(crate) struct Scratch {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// The multiplication gives the quotient a division would, for every
-    /// divisor a table can have and sizes from empty to far past any record.
-    #[test]
-    fn divisor_matches_division() {
-        let mut rng = crate::testing::Rng(11);
-        for d in 9..=41u64 {
-            let div = Divisor::new(d);
-            let near_multiples = (0..5000u64).flat_map(|k| [k * d, k * d + d - 1]);
-            let large = (0..5000).map(|_| rng.next_u64() >> 24);
-            let edges = [(1u64 << 40) / d * d, (1u64 << 40) / d * d - 1, 1 << 40];
-            for x in near_multiples.chain(large).chain(edges) {
-                assert_eq!(div.div(x), x / d, "{x} / {d}");
-            }
-        }
-    }
 
     #[test]
     fn radii_follow_the_refined_pigeonhole_bound() {
